@@ -1,0 +1,50 @@
+"""The exceptions specdsl raises: one family, each message actionable on its own."""
+
+from __future__ import annotations
+
+
+class SpecdslError(Exception):
+    """Base class of every error specdsl raises on purpose."""
+
+
+class ModelSyntaxError(SpecdslError):
+    """A model expression that cannot be read, shown with a caret under the fault."""
+
+    def __init__(self, message: str, expression: str, position: int, hint: str = ""):
+        self.message = message
+        self.expression = expression
+        self.position = position
+        self.hint = hint
+        super().__init__(self._render())
+
+    @property
+    def caret_line(self) -> str:
+        return " " * self.position + "^"
+
+    def _render(self) -> str:
+        lines = [self.message, "", "    " + self.expression, "    " + self.caret_line]
+        if self.hint:
+            lines += ["", self.hint]
+        return "\n".join(lines)
+
+
+class ModelError(ModelSyntaxError):
+    """A well-formed expression that breaks a model rule (kinds, additive count)."""
+
+
+class ParameterError(SpecdslError):
+    """A parameter name, value or shape that the model cannot take."""
+
+
+class OGIPError(SpecdslError):
+    """An OGIP file that is missing, unreadable or inconsistent; names file and field."""
+
+    def __init__(self, path, message: str, field: str | None = None):
+        self.path = str(path)
+        self.field = field
+        where = f"{self.path}" + (f" [{field}]" if field else "")
+        super().__init__(f"{where}: {message}")
+
+
+class OutputError(SpecdslError):
+    """An output file that cannot or must not be written (exists, unwritable)."""
