@@ -1,0 +1,49 @@
+"""specdsl: XSPEC model strings compiled to JAX, and fake spectra through OGIP responses.
+
+    import specdsl
+    obs = specdsl.Observation.from_pha("obs_1.pha")
+    model = specdsl.compile("tbabs*(powerlaw+bbodyrad)")
+    spectra = specdsl.fakeit(obs, model, {"powerlaw_1.PhoIndex": [1.5, 2.0]}, seed=42)
+
+Heavy modules (JAX, astropy) load on first use, so ``import specdsl`` is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "compile": "specdsl.model",
+    "Model": "specdsl.model",
+    "parse": "specdsl.syntax.parser",
+    "Observation": "specdsl.response.observation",
+    "FoldedModel": "specdsl.fold",
+    "fakeit": "specdsl.runtime.fakeit",
+    "fakeit_for_multiple_parameters": "specdsl.runtime.fakeit",
+    "write_pha": "specdsl.output.pha",
+    "ComponentSpec": "specdsl.library.registry",
+    "ParameterSpec": "specdsl.library.registry",
+    "register": "specdsl.library.registry",
+    "SpecdslError": "specdsl.errors",
+    "ModelSyntaxError": "specdsl.errors",
+    "ModelError": "specdsl.errors",
+    "ParameterError": "specdsl.errors",
+    "OGIPError": "specdsl.errors",
+    "OutputError": "specdsl.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'specdsl' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)
