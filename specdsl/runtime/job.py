@@ -16,6 +16,9 @@ import numpy as np
 from specdsl.errors import ParameterError
 
 
+_COPIED_KEYWORDS = ("TELESCOP", "INSTRUME", "FILTER", "CHANTYPE")
+
+
 @dataclass
 class FakeitJob:
     """Everything one ``specdsl fakeit`` run needs, with per-stage timings."""
@@ -42,7 +45,7 @@ class FakeitJob:
         with self._stage("read"):
             observation = self._observation()
         output = Path(self.output or _default_output(self.spectrum, observation))
-        check_output(output, clobber=self.clobber)
+        check_output(output, self.clobber)
 
         with self._stage("compile"):
             folded = self._folded(observation)
@@ -111,7 +114,7 @@ class FakeitJob:
         header = {
             "channels": obs.channels,
             "exposure": folded.exposure,
-            "keywords": {**obs.keywords, "FKSRC001": self.expression},
+            "keywords": self._keywords(obs),
             "poisserr": self.counting_statistics,
             "respfile": _name(obs.rmf_path),
             "ancrfile": _name(obs.arf_path),
@@ -121,6 +124,15 @@ class FakeitJob:
         if self.count > 1:
             header["parameters"] = values
         return header
+
+    def _keywords(self, obs) -> dict:
+        """Instrument keywords copied through, plus XSPEC's record of the fake."""
+        copied = {k: v for k, v in obs.keywords.items() if k in _COPIED_KEYWORDS}
+        copied["FKSRC001"] = self.expression
+        copied["FKRSP001"] = _name(obs.rmf_path) or "specdsl default response"
+        if obs.arf_path:
+            copied["FKARF001"] = _name(obs.arf_path)
+        return copied
 
     @contextmanager
     def _stage(self, name: str):

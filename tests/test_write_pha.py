@@ -1,0 +1,516 @@
+"""The PHA writer: astropy round trips, XSPEC's fakeit layout, and file safety."""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from specdsl.errors import OutputError, ParameterError
+from specdsl.output import pha as pha_module
+from specdsl.output.pha import write_pha
+
+CHANNELS = np.arange(1, 1025)
+CHANDRA = {"TELESCOP": "CHANDRA", "INSTRUME": "ACIS", "CHANTYPE": "PI"}
+
+# OGIP/92-007 keywords that a SPECTRUM extension must (or, for POISSERR, should)
+# carry. HDUVERS1 is the older spelling of HDUVERS that XSPEC 12.8 writes.
+OGIP_MANDATORY = {
+    "EXTNAME", "TELESCOP", "INSTRUME", "FILTER", "EXPOSURE", "AREASCAL",
+    "BACKFILE", "BACKSCAL", "CORRFILE", "CORRSCAL", "RESPFILE", "ANCRFILE",
+    "HDUCLASS", "HDUCLAS1", "HDUVERS", "HDUVERS1", "CHANTYPE", "DETCHANS",
+    "POISSERR", "TLMIN1", "TLMAX1",
+}  # fmt: skip
+
+# How our type-I header differs from XSPEC 12.8's aciss.fak, key by key:
+# XSPEC alone writes its fakeit provenance (FKSRC/FKRSP/FKARF; a caller may pass
+# them through `keywords`) and the old HDUVERS1. We alone write the class keywords
+# and FILTER, which OGIP/92-007 asks for and XSPEC leaves out.
+XSPEC_ONLY = {"HDUVERS1", "FKSRC001", "FKRSP001", "FKARF001"}
+OURS_ONLY = {"HDUCLAS2", "HDUCLAS3", "HDUCLAS4", "HDUVERS", "FILTER"}
+
+
+@pytest.fixture
+def aciss(shared_data):
+    """XSPEC 12.8's own fakeit output: header, columns and data of SPECTRUM."""
+    with fits.open(shared_data / "chandra-acis-cy15-fakeit" / "aciss.fak") as hdus:
+        return hdus[1].header.copy(), hdus[1].columns, hdus[1].data.copy()
+
+
+def poisson_counts(shape, seed=0):
+    return np.random.default_rng(seed).poisson(2.5, shape)
+
+
+def read_spectrum(path):
+    with fits.open(path) as hdus:
+        return hdus[0].header.copy(), hdus[1].header.copy(), hdus[1].data.copy()
+
+
+def value_keys(header) -> set[str]:
+    return {key for key in header if key not in ("HISTORY", "COMMENT", "")}
+
+
+def temporaries(folder) -> list[str]:
+    return [n for n in os.listdir(folder) if n.startswith(".") and n.endswith(".tmp")]
+
+
+# --- type I ----------------------------------------------------------------------
+
+
+def test_type1_round_trip_is_bit_identical(tmp_path):
+    counts = poisson_counts(1024)
+    path = write_pha(
+        tmp_path / "src.pha",
+        counts,
+        channels=CHANNELS,
+        exposure=40000.0,
+        keywords=CHANDRA,
+        respfile=tmp_path / "sub" / "aciss_aimpt_cy15.rmf",
+        ancrfile="aciss_aimpt_cy15.arf",
+    )
+    primary, header, data = read_spectrum(path)
+
+    assert path == tmp_path / "src.pha"
+    assert data["COUNTS"].dtype == np.dtype(">i4")
+    np.testing.assert_array_equal(data["COUNTS"], counts)
+    np.testing.assert_array_equal(data["CHANNEL"], CHANNELS)
+    assert (header["TLMIN1"], header["TLMAX1"], header["DETCHANS"]) == (1, 1024, 1024)
+    assert header["EXPOSURE"] == 40000.0
+    assert header["RESPFILE"] == "aciss_aimpt_cy15.rmf"  # base name only
+    assert header["ANCRFILE"] == "aciss_aimpt_cy15.arf"
+    assert header["BACKFILE"] == header["CORRFILE"] == "none"
+    classes = [header[f"HDUCLAS{i}"] for i in "S1234"]
+    assert classes == "OGIP SPECTRUM TOTAL COUNT TYPE:I".split()
+    assert header["HDUVERS"] == "1.2.1"
+    assert header["POISSERR"] is True
+    assert primary["CREATOR"].startswith("specdsl ")
+    assert primary["DATE"][:4].isdigit()
+
+
+def test_whole_number_floats_are_written_as_integers(tmp_path):
+    counts = poisson_counts(1024).astype(np.float64)
+    path = write_pha(tmp_path / "f.pha", counts, channels=CHANNELS, exposure=1.0)
+
+    _, header, data = read_spectrum(path)
+    assert header["TFORM2"] == "J"
+    np.testing.assert_array_equal(data["COUNTS"], counts)
+
+
+def test_expected_counts_are_float64_without_poisson_errors(tmp_path):
+    expected = np.random.default_rng(3).random(1024) * 7.0
+    path = write_pha(
+        tmp_path / "e.pha", expected, channels=CHANNELS, exposure=1e3, poisserr=False
+    )
+    _, header, data = read_spectrum(path)
+
+    assert header["POISSERR"] is False
+    assert [header["TFORM2"], header["TTYPE3"], header["TFORM3"]] == [
+        "D",
+        "STAT_ERR",
+        "E",
+    ]
+    back = data["COUNTS"].astype(np.float64)
+    np.testing.assert_array_equal(back.view(np.uint64), expected.view(np.uint64))
+    assert not data["STAT_ERR"].any()
+
+
+def test_type1_parameters_are_recorded_as_history(tmp_path):
+    path = write_pha(
+        tmp_path / "p.pha",
+        poisson_counts(1024),
+        channels=CHANNELS,
+        exposure=1.0,
+        parameters={"powerlaw_1.PhoIndex": 1.7, "tbabs_1.nH": np.array([0.1])},
+        history=["made in a test"],
+    )
+    _, header, _ = read_spectrum(path)
+    assert list(header["HISTORY"]) == [
+        "made in a test",
+        "specdsl parameter powerlaw_1.PhoIndex = 1.7",
+        "specdsl parameter tbabs_1.nH = 0.1",
+    ]
+
+
+def test_keywords_pass_through_for_a_background_file(tmp_path):
+    extra = {"HDUCLAS2": "BKG", "OBJECT": "NGC 7793", "FKSRC001": "tbabs*powerlaw"}
+    path = write_pha(
+        tmp_path / "b.pha",
+        poisson_counts(8),
+        channels=np.arange(8),
+        exposure=1.0,
+        keywords={**extra, "telescop": "XMM"},
+    )
+    _, header, _ = read_spectrum(path)
+    assert {k: header[k] for k in extra} == extra
+    assert header["TELESCOP"] == "XMM"
+
+
+def test_channels_from_zero_set_tlmin_zero(tmp_path):
+    path = write_pha(
+        tmp_path / "z.pha", poisson_counts(64), channels=np.arange(64), exposure=1.0
+    )
+    _, header, _ = read_spectrum(path)
+    assert (header["TLMIN1"], header["TLMAX1"], header["DETCHANS"]) == (0, 63, 64)
+
+
+def test_gzip_name_writes_a_gzipped_file(tmp_path):
+    counts = poisson_counts(1024)
+    path = write_pha(tmp_path / "src.pha.gz", counts, channels=CHANNELS, exposure=1.0)
+
+    raw = path.read_bytes()
+    assert raw[:2] == b"\x1f\x8b"
+    assert gzip.decompress(raw)[:6] == b"SIMPLE"
+    assert b"src.pha\x00" in raw[:40]  # the name stored in the gzip header
+    _, _, data = read_spectrum(path)
+    np.testing.assert_array_equal(data["COUNTS"], counts)
+
+
+def test_file_mode_follows_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        path = write_pha(
+            tmp_path / "m.pha", poisson_counts(8), channels=np.arange(8), exposure=1
+        )
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+# --- comparison with XSPEC's fakeit output ---------------------------------------
+
+
+def test_type1_columns_match_xspec_fakeit(tmp_path, aciss):
+    _, xspec_columns, _ = aciss
+    path = write_pha(
+        tmp_path / "a.pha", poisson_counts(1024), channels=CHANNELS, exposure=4e4
+    )
+    with fits.open(path) as hdus:
+        ours = [(c.name, c.format) for c in hdus[1].columns]
+    assert ours == [(c.name, c.format) for c in xspec_columns]
+
+
+def test_type1_keywords_compared_with_xspec_fakeit(tmp_path, aciss):
+    xspec_header, _, _ = aciss
+    path = write_pha(
+        tmp_path / "a.pha",
+        poisson_counts(1024),
+        channels=CHANNELS,
+        exposure=40000.0,
+        keywords=CHANDRA,
+        respfile="aciss_aimpt_cy15.rmf",
+        ancrfile="aciss_aimpt_cy15.arf",
+    )
+    _, header, _ = read_spectrum(path)
+    ours, xspec = value_keys(header), value_keys(xspec_header)
+
+    assert xspec - ours == XSPEC_ONLY
+    assert ours - xspec == OURS_ONLY
+    assert (OGIP_MANDATORY & xspec) - {"HDUVERS1"} <= ours
+    assert OGIP_MANDATORY - {"HDUVERS1"} <= ours
+    same = (
+        "HDUCLASS HDUCLAS1 TELESCOP INSTRUME CHANTYPE RESPFILE ANCRFILE EXPOSURE"
+        " TLMIN1 TLMAX1 DETCHANS POISSERR AREASCAL BACKSCAL"
+    ).split()
+    assert {k: header[k] for k in same} == {k: xspec_header[k] for k in same}
+
+
+def test_rewriting_xspec_fakeit_data_keeps_every_value(tmp_path, aciss):
+    _, _, xspec = aciss
+    path = write_pha(
+        tmp_path / "again.fak",
+        xspec["COUNTS"],
+        channels=xspec["CHANNEL"],
+        exposure=40000.0,
+        grouping=xspec["GROUPING"],
+        quality=xspec["QUALITY"],
+    )
+    _, _, data = read_spectrum(path)
+    for name in ("CHANNEL", "COUNTS", "QUALITY", "GROUPING"):
+        np.testing.assert_array_equal(data[name], xspec[name])
+    assert int(data["COUNTS"].sum()) == 1287
+
+
+# --- type II ---------------------------------------------------------------------
+
+
+def test_type2_with_parameters_and_per_row_exposure(tmp_path):
+    counts = poisson_counts((5, 64), seed=1)
+    exposure = np.array([1e3, 2e3, 3e3, 4e3, 5e3])
+    index = np.linspace(1.5, 2.5, 5)
+    path = write_pha(
+        tmp_path / "stack.pha",
+        counts,
+        channels=np.arange(64),
+        exposure=exposure,
+        parameters={"powerlaw_1.PhoIndex": index, "tbabs_1.nH": np.arange(5)},
+        respfile="resp.rmf",
+    )
+    _, header, data = read_spectrum(path)
+
+    assert header["HDUCLAS4"] == "TYPE:II"
+    assert header["TTYPE2"] == "CHANNEL"
+    assert (header["TLMIN2"], header["TLMAX2"], header["DETCHANS"]) == (0, 63, 64)
+    assert "EXPOSURE" not in header  # the values differ, so only the column
+    np.testing.assert_array_equal(data["SPEC_NUM"], [1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(data["COUNTS"], counts)
+    np.testing.assert_array_equal(data["CHANNEL"], np.tile(np.arange(64), (5, 1)))
+    np.testing.assert_array_equal(data["EXPOSURE"], exposure)
+    np.testing.assert_array_equal(data["powerlaw_1.PhoIndex"], index)
+    np.testing.assert_array_equal(data["tbabs_1.nH"], np.arange(5))
+    assert header["RESPFILE"] == "resp.rmf"
+    assert (header["GROUPING"], header["QUALITY"]) == (0, 0)
+
+
+def test_type2_uniform_exposure_array_also_sets_the_keyword(tmp_path):
+    path = write_pha(
+        tmp_path / "u.pha",
+        poisson_counts((3, 16)),
+        channels=np.arange(1, 17),
+        exposure=np.full(3, 50.0),
+        backscal=np.array([0.1, 0.2, 0.3]),
+    )
+    _, header, data = read_spectrum(path)
+    assert header["EXPOSURE"] == 50.0
+    assert "BACKSCAL" not in header
+    np.testing.assert_array_equal(data["BACKSCAL"], [0.1, 0.2, 0.3])
+
+
+def test_type2_expected_counts_and_shared_grouping(tmp_path):
+    expected = np.random.default_rng(4).random((4, 32)) * 3
+    grouping = np.tile([1, -1], 16)
+    path = write_pha(
+        tmp_path / "x.pha",
+        expected,
+        channels=np.arange(1, 33),
+        exposure=10.0,
+        poisserr=False,
+        grouping=grouping,
+    )
+    _, header, data = read_spectrum(path)
+
+    assert header["POISSERR"] is False
+    assert header["TFORM3"] == "32D"
+    assert header["EXPOSURE"] == 10.0
+    back = data["COUNTS"].astype(np.float64)
+    np.testing.assert_array_equal(back.view(np.uint64), expected.view(np.uint64))
+    np.testing.assert_array_equal(data["GROUPING"], np.tile(grouping, (4, 1)))
+    assert "GROUPING" not in header and header["QUALITY"] == 0
+
+
+# --- file safety -----------------------------------------------------------------
+
+
+def test_existing_file_is_refused_without_clobber(tmp_path):
+    target = tmp_path / "src.pha"
+    write_pha(target, poisson_counts(1024), channels=CHANNELS, exposure=1.0)
+    before = target.read_bytes()
+
+    with pytest.raises(OutputError, match="clobber") as caught:
+        write_pha(target, poisson_counts(1024, 9), channels=CHANNELS, exposure=2.0)
+    assert str(target) in str(caught.value)
+    assert target.read_bytes() == before
+
+
+def test_clobber_replaces_the_file(tmp_path):
+    target = tmp_path / "src.pha"
+    write_pha(target, poisson_counts(1024), channels=CHANNELS, exposure=1.0)
+    newer = poisson_counts(1024, seed=9)
+
+    write_pha(target, newer, channels=CHANNELS, exposure=2.0, clobber=True)
+    _, header, data = read_spectrum(target)
+    assert header["EXPOSURE"] == 2.0
+    np.testing.assert_array_equal(data["COUNTS"], newer)
+    assert temporaries(tmp_path) == []
+
+
+def test_failed_write_leaves_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "src.pha"
+    write_pha(target, poisson_counts(1024), channels=CHANNELS, exposure=1.0)
+    before = target.read_bytes()
+    seen = []
+
+    def half_write(self, fileobj, **kwargs):
+        fileobj.write(b"SIMPLE  =  T" * 100)
+        seen.extend(temporaries(tmp_path))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fits.HDUList, "writeto", half_write)
+    with pytest.raises(OutputError, match="No space left"):
+        write_pha(
+            target,
+            poisson_counts(1024, 5),
+            channels=CHANNELS,
+            exposure=1.0,
+            clobber=True,
+        )
+
+    assert len(seen) == 1 and seen[0].startswith(".src.pha.")
+    assert temporaries(tmp_path) == []
+    assert target.read_bytes() == before
+
+
+def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
+    def interrupted(self, fileobj, **kwargs):
+        fileobj.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fits.HDUList, "writeto", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_pha(
+            tmp_path / "new.pha", poisson_counts(8), channels=np.arange(8), exposure=1.0
+        )
+    assert os.listdir(tmp_path) == []
+
+
+def test_file_that_appears_during_the_write_is_not_overwritten(tmp_path, monkeypatch):
+    target = tmp_path / "race.pha"
+    writeto = fits.HDUList.writeto
+
+    def racing(self, fileobj, **kwargs):
+        target.write_bytes(b"someone else's")
+        writeto(self, fileobj, **kwargs)
+
+    monkeypatch.setattr(fits.HDUList, "writeto", racing)
+    with pytest.raises(OutputError, match="already exists"):
+        write_pha(target, poisson_counts(8), channels=np.arange(8), exposure=1.0)
+    assert target.read_bytes() == b"someone else's"
+    assert temporaries(tmp_path) == []
+
+
+def test_missing_directory_is_refused(tmp_path):
+    with pytest.raises(OutputError, match="does not exist"):
+        write_pha(
+            tmp_path / "nowhere" / "src.pha",
+            poisson_counts(8),
+            channels=np.arange(8),
+            exposure=1.0,
+        )
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_directory_path_is_refused(tmp_path):
+    with pytest.raises(OutputError, match="is a directory"):
+        write_pha(tmp_path, poisson_counts(8), channels=np.arange(8), exposure=1.0)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any directory")
+def test_read_only_directory_is_refused(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(OutputError, match="not writable"):
+            write_pha(
+                folder / "s.pha", poisson_counts(8), channels=np.arange(8), exposure=1.0
+            )
+    finally:
+        folder.chmod(0o755)
+
+
+def test_directory_without_write_permission_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(pha_module.os, "access", lambda path, mode: False)
+    with pytest.raises(OutputError, match=f"directory {tmp_path} is not writable"):
+        write_pha(
+            tmp_path / "s.pha", poisson_counts(8), channels=np.arange(8), exposure=1.0
+        )
+
+
+# --- validation ------------------------------------------------------------------
+
+GOOD = {"counts": np.ones(8, int), "channels": np.arange(1, 9), "exposure": 1.0}
+BAD_INPUTS = [
+    ({"channels": np.arange(1, 8)}, "channels has shape \\(7,\\).*8 channels"),
+    ({"counts": np.array([1, 2, np.nan, 4, 5, 6, 7, 8])}, "NaN.*channel index 2"),
+    ({"counts": np.array([1, 2, 3, np.inf, 5, 6, 7, 8])}, "infinity.*index 3"),
+    ({"counts": -np.ones(8, int)}, "negative at channel index 0 \\(8 values"),
+    ({"counts": np.full(8, 2.5)}, "not whole numbers.*poisserr=False"),
+    ({"counts": np.full(8, 3e9)}, "int32 range"),
+    ({"counts": np.ones((2, 2, 8))}, "shape \\(2, 2, 8\\)"),
+    ({"counts": np.ones((0, 8))}, "no empty axis"),
+    ({"counts": np.array(["a"] * 8)}, "must be numbers"),
+    ({"channels": np.arange(8, 0, -1)}, "strictly increasing"),
+    ({"channels": np.arange(8) + 0.5}, "whole numbers"),
+    ({"exposure": 0.0}, "exposure must be > 0"),
+    ({"exposure": np.ones(8)}, "exposure must be a number; got shape"),
+    ({"backscal": np.nan}, "backscal must be finite"),
+    ({"grouping": np.full(8, 2)}, "grouping values must be among"),
+    ({"quality": np.ones(7)}, "quality has shape \\(7,\\)"),
+    ({"keywords": {"EXPOSURE": 5.0}}, "EXPOSURE is set by write_pha.*exposure="),
+    ({"keywords": {"TLMIN1": 0}}, "TLMIN1 is set by write_pha"),
+    ({"keywords": {"LONGKEYWORD": 1}}, "not a FITS keyword name"),
+    ({"keywords": {"OBJECT": [1]}}, "ASCII string or a number"),
+    ({"keywords": {"HDUCLAS2": "SRC"}}, "HDUCLAS2 must be one of"),
+    ({"parameters": {"a.b": np.ones(3)}}, "must be one number"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_INPUTS)
+def test_bad_input_is_refused_before_any_file_exists(tmp_path, change, message):
+    arguments = {**GOOD, **change}
+    counts = arguments.pop("counts")
+    with pytest.raises(ParameterError, match=message):
+        write_pha(tmp_path / "bad.pha", counts, **arguments)
+    assert os.listdir(tmp_path) == []
+
+
+BAD_TYPE2 = [
+    ({"parameters": {"powerlaw_1.norm": np.ones(2)}}, "shape \\(3,\\), one value"),
+    ({"parameters": {"counts": np.ones(3)}}, "clashes with another column"),
+    ({"parameters": {"p.A": np.ones(3), "P.a": np.ones(3)}}, "clashes"),
+    ({"parameters": {"x" * 69: np.ones(3)}}, "1 to 68 characters"),
+    ({"exposure": np.ones(2)}, "exposure must be a number or \\(3,\\) array"),
+    ({"grouping": np.ones((2, 8))}, "grouping has shape \\(2, 8\\)"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_TYPE2)
+def test_bad_type2_input_is_refused(tmp_path, change, message):
+    arguments = {**GOOD, "counts": np.ones((3, 8), int), **change}
+    counts = arguments.pop("counts")
+    with pytest.raises(ParameterError, match=message):
+        write_pha(tmp_path / "bad.pha", counts, **arguments)
+    assert os.listdir(tmp_path) == []
+
+
+def test_creator_falls_back_when_specdsl_is_not_installed(tmp_path, monkeypatch):
+    import importlib.metadata
+
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    pha_module._version.cache_clear()
+    try:
+        path = write_pha(
+            tmp_path / "v.pha", np.ones(4, int), channels=np.arange(4), exposure=1.0
+        )
+    finally:
+        pha_module._version.cache_clear()
+    primary, _, _ = read_spectrum(path)
+    assert primary["CREATOR"] == "specdsl 0+unknown"
+
+
+# --- other readers, when installed -----------------------------------------------
+
+
+def test_sherpa_reads_back_the_counts(tmp_path):
+    astro_io = pytest.importorskip("sherpa.astro.io")
+    counts = poisson_counts(1024)
+    path = write_pha(tmp_path / "s.pha", counts, channels=CHANNELS, exposure=40000.0)
+
+    data = astro_io.read_pha(str(path))
+    np.testing.assert_array_equal(data.counts, counts)
+    assert data.exposure == 40000.0
+
+
+def test_jaxspec_reads_back_the_counts(tmp_path):
+    ogip = pytest.importorskip("jaxspec.data.ogip")
+    counts = poisson_counts(1024)
+    path = write_pha(tmp_path / "j.pha", counts, channels=CHANNELS, exposure=40000.0)
+
+    data = ogip.DataPHA.from_file(path)
+    np.testing.assert_array_equal(data.counts, counts)
+    assert data.respfile == "none"
