@@ -3,6 +3,11 @@
 Everything that depends only on the energy grid is computed here, once: the
 components' grid constants (cross sections) and one response matrix with the
 effective area, exposure and AREASCAL folded in, summed into groups if asked.
+
+The model is evaluated in float64; the response product runs in float32 by
+default (``precision``), which halves its cost. On the XMM PN response the
+float32 fold differs from float64 by under 1e-6 relative in every channel with
+expected counts above 1e-3 (tests/test_fold.py measures it).
 """
 
 from __future__ import annotations
@@ -18,15 +23,17 @@ from specdsl import parameters as _parameters
 class FoldedModel:
     """A model on one observation's grid; ``expected_counts(values)`` per spectrum."""
 
-    def __init__(self, model, observation, *, grouped=False, exposure=None):
+    def __init__(self, model, observation, *, grouped=False, exposure=None,
+                 precision="float32"):
         self.model = model
+        self.precision = jnp.dtype(precision)
         self.observation = observation
         self.grouped = grouped
         self.exposure = float(observation.exposure if exposure is None else exposure)
 
         self.edges = jnp.asarray(observation.energy_edges)
         self.constants = model.prepare(observation.energy_edges)
-        self.response = jnp.asarray(self._response_matrix())
+        self.response = jnp.asarray(self._response_matrix(), dtype=self.precision)
         self._batched = jax.jit(self._expected_batch)
 
     @property
@@ -48,7 +55,7 @@ class FoldedModel:
         flux = jax.vmap(self.model.function, in_axes=(0, None, None))(
             values, self.edges, self.constants
         )
-        return flux @ self.response
+        return (flux.astype(self.precision) @ self.response).astype(jnp.float64)
 
     def expected_counts(self, parameters=None) -> jax.Array:
         """Expected counts, shape (*batch, n_bins), for user-style parameter values."""

@@ -64,13 +64,12 @@ def iter_spectra(
         stop = min(start + size, count)
         chunk = {name: _padded(value[start:stop], size) for name, value in flat.items()}
 
-        expected = folded.expected_counts_flat(chunk)
-        check_expected(expected[: stop - start], start)
+        expected = np.asarray(folded.expected_counts_flat(chunk))[: stop - start]
+        check_expected(expected, start)
         if counting_statistics:
-            block = poisson_counts(seed, start, expected)[: stop - start]
+            yield start, poisson_counts(seed, start, expected)
         else:
-            block = np.asarray(expected)[: stop - start]
-        yield start, block
+            yield start, expected
 
 
 def fakeit_for_multiple_parameters(

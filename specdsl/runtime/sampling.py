@@ -1,14 +1,15 @@
 """Poisson counts whose random stream is tied to each spectrum's global index.
 
-Spectrum i always uses ``fold_in(PRNGKey(seed), i)``, so the same seed gives
-the same spectra whatever the batch size or the order batches run in.
+Spectrum i always draws from the stream seeded by ``(seed, i)``, so the same
+seed gives the same spectra whatever the batch size or the order batches run in.
+
+The draws are made by numpy on the host: on CPU its Poisson sampler is about
+ten times faster than ``jax.random.poisson``, whose rejection loop runs until
+the slowest element of a vectorised batch is done.
 """
 
 from __future__ import annotations
 
-import specdsl._jax  # noqa: F401  (float64 before any array)
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from specdsl.errors import ParameterError
@@ -16,19 +17,14 @@ from specdsl.errors import ParameterError
 _MAX_COUNTS = 2.0**31 - 1
 
 
-@jax.jit
-def _poisson_rows(key, indices, expected):
-    def one(index, mu):
-        return jax.random.poisson(jax.random.fold_in(key, index), mu, dtype=jnp.int32)
-
-    return jax.vmap(one)(indices, expected)
-
-
 def poisson_counts(seed: int, first_index: int, expected) -> np.ndarray:
     """Poisson draws for rows ``first_index, first_index + 1, ...`` of ``expected``."""
-    key = jax.random.PRNGKey(seed)
-    indices = jnp.arange(first_index, first_index + expected.shape[0], dtype=jnp.uint32)
-    return np.asarray(_poisson_rows(key, indices, expected))
+    expected = np.asarray(expected)
+    counts = np.empty(expected.shape, dtype=np.int32)
+    for row, mu in enumerate(expected):
+        stream = np.random.default_rng([seed, first_index + row])
+        counts[row] = stream.poisson(mu)
+    return counts
 
 
 def check_expected(expected, first_index: int = 0) -> None:

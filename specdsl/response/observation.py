@@ -1,0 +1,520 @@
+"""`Observation`: what folding a model needs from one spectrum and its response.
+
+An Observation holds the model energy grid (contiguous edges in keV), the dense
+redistribution matrix, the effective area, the channel grid, exposure and scaling
+keywords and, when built from a PHA file, the observed counts, grouping, quality
+and background. Arrays are read-only so that one Observation can be shared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from specdsl.errors import OGIPError
+from specdsl.response.ogip import (
+    EffectiveArea,
+    Redistribution,
+    Spectrum,
+    read_arf,
+    read_pha,
+    read_rmf,
+)
+
+# Relative tolerance for two energy grids (ARF vs RMF) and for the contiguity of
+# one grid: files store energies as float32 (about 6e-8), written by many tools.
+GRID_RTOL = 1e-5
+
+# A model evaluated at E = 0 keV is often infinite (power laws); a first ENERG_LO
+# of 0 becomes this fraction of the first bin's upper edge instead. Sherpa makes
+# the same kind of substitution with a fixed 1e-10 keV.
+ZERO_ENERGY_FRACTION = 1e-3
+
+# XSPEC's %match%: the file with the spectrum's root name and the usual extension.
+MATCH_EXTENSIONS = {
+    "RESPFILE": (".rsp", ".rmf"),
+    "ANCRFILE": (".arf",),
+    "BACKFILE": (".bkg",),
+}
+
+# The from_pha argument that overrides each header link.
+LINK_ARGUMENTS = {"RESPFILE": "rmf", "ANCRFILE": "arf", "BACKFILE": "background"}
+
+
+@dataclass(frozen=True, eq=False)
+class Observation:
+    """One spectrum's response and data, ready for folding.
+
+    `redistribution` is (n_energy, n_channels); `effective_area` is (n_energy,)
+    in cm^2 (all ones for a full RSP or when no ARF is used). Before AREASCAL,
+    background and grouping, expected counts are
+    `exposure * (flux * effective_area) @ redistribution` for a model `flux` in
+    photons cm^-2 s^-1 per energy bin of `energy_edges`. `energy_index` maps each
+    model bin back to its row in the RMF (zero-width bins are left out).
+    """
+
+    energy_edges: np.ndarray
+    redistribution: np.ndarray
+    effective_area: np.ndarray
+    channels: np.ndarray
+    e_min: np.ndarray
+    e_max: np.ndarray
+    exposure: float
+    backscal: float | np.ndarray = 1.0
+    areascal: float | np.ndarray = 1.0
+    counts: np.ndarray | None = None
+    grouping: np.ndarray | None = None
+    quality: np.ndarray | None = None
+    background: Observation | None = None
+    spectrum_path: Path | None = None
+    rmf_path: Path | None = None
+    arf_path: Path | None = None
+    background_path: Path | None = None
+    keywords: dict = field(default_factory=dict)
+    first_channel: int = 1
+    is_full_response: bool = False
+    energy_index: np.ndarray | None = None
+
+    def __post_init__(self):
+        for name in _ARRAY_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+
+    # ------------------------------------------------------------------ shape
+
+    @property
+    def n_energy(self) -> int:
+        """Number of model energy bins (len(energy_edges) - 1)."""
+        return int(self.energy_edges.size - 1)
+
+    @property
+    def n_channels(self) -> int:
+        """Number of detector channels (columns of the redistribution matrix)."""
+        return int(self.channels.size)
+
+    @property
+    def energy_lo(self) -> np.ndarray:
+        """Lower edge (keV) of each model energy bin."""
+        return self.energy_edges[:-1]
+
+    @property
+    def energy_hi(self) -> np.ndarray:
+        """Upper edge (keV) of each model energy bin."""
+        return self.energy_edges[1:]
+
+    # ----------------------------------------------------------- constructors
+
+    @classmethod
+    def from_pha(cls, path, *, rmf=None, arf=None, background=None, exposure=None):
+        """Read a type I PHA and the files its header links, resolved beside it.
+
+        `rmf`, `arf`, `background` override RESPFILE/ANCRFILE/BACKFILE; pass
+        `arf=False` or `background=False` to ignore a link. `exposure` overrides
+        EXPOSURE (the background keeps its own).
+        """
+        path = Path(path)
+        spectrum = read_pha(path)
+
+        rmf_data = _load_rmf(path, spectrum, rmf)
+        arf_data = _load_arf(path, spectrum, arf, rmf_data)
+        _check_channels(spectrum, rmf_data)
+
+        obs = _assemble(rmf_data, arf_data, _exposure(spectrum, exposure), spectrum)
+        bkg = _load_background(path, spectrum, background, obs)
+        return dataclasses.replace(
+            obs,
+            background=bkg,
+            background_path=None if bkg is None else bkg.spectrum_path,
+        )
+
+    @classmethod
+    def from_response(cls, rmf, arf=None, *, exposure: float = 1.0):
+        """An Observation from an RMF/RSP (and ARF) alone, with no spectrum."""
+        rmf_data = rmf if isinstance(rmf, Redistribution) else read_rmf(rmf)
+        arf_data = None
+        if arf is not None and arf is not False:
+            arf_data = arf if isinstance(arf, EffectiveArea) else read_arf(arf)
+            _check_full_response_arf(rmf_data, arf_data)
+        return _assemble(rmf_data, arf_data, _checked_exposure(exposure, None), None)
+
+    @classmethod
+    def default(cls, exposure: float = 10_000.0):
+        """The built-in CCD-like response (see specdsl.response.default), no files."""
+        from specdsl.response.default import default_response
+
+        rmf_data, arf_data = default_response()
+        return _assemble(rmf_data, arf_data, _checked_exposure(exposure, None), None)
+
+    # --------------------------------------------------------------- methods
+
+    def with_exposure(self, exposure: float) -> Observation:
+        """A copy with another exposure time (s); the background keeps its own."""
+        return dataclasses.replace(
+            self, exposure=_checked_exposure(exposure, self.spectrum_path)
+        )
+
+    def group_matrix(self) -> np.ndarray:
+        """(n_groups, n_channels) 0/1 matrix summing channels into GROUPING groups.
+
+        GROUPING 1 starts a group, -1 continues it, 0 (ungrouped) makes the
+        channel its own group. Channels with QUALITY != 0 are left out, and groups
+        left with no good channel are dropped. Without GROUPING every good channel
+        is its own group.
+        """
+        group_id = group_ids(self.grouping, self.n_channels)
+        good = (
+            np.ones(self.n_channels, bool)
+            if self.quality is None
+            else self.quality == 0
+        )
+
+        kept, row = np.unique(group_id[good], return_inverse=True)
+        matrix = np.zeros((kept.size, self.n_channels), dtype=np.float64)
+        matrix[row, np.flatnonzero(good)] = 1.0
+        return matrix
+
+
+_ARRAY_FIELDS = (
+    "energy_edges",
+    "redistribution",
+    "effective_area",
+    "channels",
+    "e_min",
+    "e_max",
+    "backscal",
+    "areascal",
+    "counts",
+    "grouping",
+    "quality",
+    "energy_index",
+)
+
+
+def group_ids(grouping: np.ndarray | None, n_channels: int) -> np.ndarray:
+    """Group number of every channel from an OGIP GROUPING array (0-based)."""
+    if grouping is None:
+        return np.arange(n_channels)
+    starts = np.asarray(grouping) != -1
+    if n_channels:
+        starts[0] = True
+    return np.cumsum(starts) - 1
+
+
+# ------------------------------------------------------------------ assembling
+
+
+def _assemble(rmf: Redistribution, arf: EffectiveArea | None, exposure, spectrum):
+    """Combine response pieces (and a spectrum) into an Observation."""
+    edges, keep = energy_grid(rmf)
+    if arf is not None:
+        check_grids(rmf, arf)
+
+    matrix = rmf.matrix if keep.all() else rmf.matrix[keep]
+    if arf is None or rmf.is_full_response:
+        area = np.ones(int(keep.sum()), dtype=np.float64)
+    else:
+        area = np.asarray(arf.specresp, dtype=np.float64)[keep]
+
+    keywords = dict(rmf.keywords)
+    fields = {}
+    if spectrum is not None:
+        keywords.update(spectrum.keywords)
+        fields = _spectrum_fields(spectrum)
+
+    return Observation(
+        energy_edges=edges,
+        redistribution=matrix,
+        effective_area=area,
+        channels=np.asarray(rmf.channels),
+        e_min=np.asarray(rmf.e_min),
+        e_max=np.asarray(rmf.e_max),
+        exposure=exposure,
+        rmf_path=rmf.path,
+        arf_path=None if arf is None else arf.path,
+        keywords=keywords,
+        first_channel=rmf.first_channel,
+        is_full_response=rmf.is_full_response,
+        energy_index=np.flatnonzero(keep),
+        **fields,
+    )
+
+
+def _spectrum_fields(spectrum: Spectrum) -> dict:
+    """The Observation fields that come from the PHA file."""
+    return {
+        "backscal": spectrum.backscal,
+        "areascal": spectrum.areascal,
+        "counts": spectrum.counts,
+        "grouping": spectrum.grouping,
+        "quality": spectrum.quality,
+        "spectrum_path": spectrum.path,
+    }
+
+
+def energy_grid(rmf: Redistribution) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous, strictly increasing edges (keV) and the mask of RMF rows kept.
+
+    Bins of zero width (ENERG_LO == ENERG_HI) and a malformed first bin
+    (ENERG_LO > ENERG_HI) are dropped: a model integrated over such a bin gives
+    no photons, and removing them keeps every bin width positive. A first edge
+    of 0 keV is moved to ZERO_ENERGY_FRACTION of the first upper edge.
+    """
+    lo, hi = rmf.energy_lo, rmf.energy_hi
+    if lo.size == 0:
+        raise OGIPError(rmf.path, "the matrix has no energy bins", field="ENERG_LO")
+
+    _check_contiguous(rmf.path, lo, hi)
+    edges = np.concatenate([lo[:1], hi])
+    if edges[0] > edges[1]:
+        edges[0] = edges[1]  # a malformed first bin becomes zero-width, dropped below
+
+    width = np.diff(edges)
+    if np.any(width < 0):
+        at = int(np.flatnonzero(width < 0)[0])
+        raise OGIPError(
+            rmf.path,
+            f"energy grid decreases at bin {at} ({lo[at]} -> {hi[at]} keV)",
+            field="ENERG_HI",
+        )
+
+    keep = width > 0
+    if not keep.any():
+        raise OGIPError(rmf.path, "every energy bin has zero width", field="ENERG_HI")
+    kept_edges = np.concatenate([edges[:-1][keep][:1], edges[1:][keep]])
+    if kept_edges[0] <= 0:
+        kept_edges[0] = kept_edges[1] * ZERO_ENERGY_FRACTION
+    return kept_edges, keep
+
+
+def _check_contiguous(path, lo: np.ndarray, hi: np.ndarray) -> None:
+    """Each ENERG_LO must equal the previous ENERG_HI (to float32 precision)."""
+    scale = np.maximum(np.abs(hi[:-1]), np.abs(lo[1:]))
+    gap = np.abs(lo[1:] - hi[:-1]) > GRID_RTOL * scale + 1e-12
+    if np.any(gap):
+        at = int(np.flatnonzero(gap)[0]) + 1
+        raise OGIPError(
+            path,
+            f"energy grid is not contiguous: bin {at} starts at {lo[at]} keV but "
+            f"bin {at - 1} ends at {hi[at - 1]} keV",
+            field="ENERG_LO",
+        )
+
+
+def check_grids(rmf: Redistribution, arf: EffectiveArea) -> None:
+    """The ARF must sample exactly the RMF's energy grid."""
+    names = f"ARF {_name(arf.path)} and RMF {_name(rmf.path)}"
+    if arf.energy_lo.size != rmf.energy_lo.size:
+        raise OGIPError(
+            arf.path,
+            f"energy grids differ: {names} have {arf.energy_lo.size} and "
+            f"{rmf.energy_lo.size} bins",
+            field="ENERG_LO",
+        )
+    for name in ("energy_lo", "energy_hi"):
+        a, r = getattr(arf, name), getattr(rmf, name)
+        off = np.abs(a - r) > GRID_RTOL * np.maximum(np.abs(a), np.abs(r)) + 1e-12
+        if np.any(off):
+            at = int(np.flatnonzero(off)[0])
+            column = name.upper().replace("ENERGY", "ENERG")
+            raise OGIPError(
+                arf.path,
+                f"energy grids differ: {names} disagree at bin {at} "
+                f"({column} {a[at]} vs {r[at]} keV)",
+                field=column,
+            )
+
+
+def _check_channels(spectrum: Spectrum, rmf: Redistribution) -> None:
+    """The PHA's channel count (DETCHANS) must equal the RMF's."""
+    if spectrum.n_channels != rmf.n_channels:
+        raise OGIPError(
+            spectrum.path,
+            f"channel counts differ: PHA {_name(spectrum.path)} has "
+            f"{spectrum.n_channels} channels but RMF {_name(rmf.path)} has "
+            f"{rmf.n_channels}",
+            field="DETCHANS",
+        )
+
+
+def _check_full_response_arf(rmf: Redistribution, arf: EffectiveArea) -> None:
+    """Refuse an ARF on top of a matrix that already contains the area (RSP)."""
+    if rmf.is_full_response:
+        raise OGIPError(
+            arf.path,
+            f"RMF {_name(rmf.path)} is a full response (area already folded in: "
+            "HDUCLAS3=FULL or elements > 1), so an ARF would count the area twice; "
+            "leave the ARF out (arf=False)",
+            field="ANCRFILE",
+        )
+
+
+def _exposure(spectrum: Spectrum, override) -> float:
+    """The exposure to use: the override, else the file's EXPOSURE."""
+    if override is not None:
+        return _checked_exposure(override, spectrum.path)
+    if spectrum.exposure is None:
+        raise OGIPError(
+            spectrum.path,
+            "no EXPOSURE keyword; pass exposure=... to set one",
+            field="EXPOSURE",
+        )
+    return _checked_exposure(spectrum.exposure, spectrum.path)
+
+
+def _checked_exposure(value, path) -> float:
+    """A finite, non-negative exposure in seconds."""
+    try:
+        exposure = float(value)
+    except (TypeError, ValueError) as exc:
+        raise OGIPError(
+            path, f"exposure {value!r} is not a number", "EXPOSURE"
+        ) from exc
+    if not np.isfinite(exposure) or exposure < 0:
+        raise OGIPError(
+            path,
+            f"exposure must be finite and >= 0 s, got {exposure}",
+            field="EXPOSURE",
+        )
+    return exposure
+
+
+def _name(path) -> str:
+    return "'(built-in)'" if path is None else f"'{Path(path).name}'"
+
+
+# ----------------------------------------------------------------- links
+
+
+def resolve_link(pha_path: Path, value: str, keyword: str) -> Path:
+    """Find the file a PHA header link names, the way XSPEC would.
+
+    Tries the name relative to the PHA's folder, then with '.gz' appended, then
+    the bare file name beside the PHA (links written with a directory prefix);
+    '%match%' means the PHA's root name with the usual extension.
+    """
+    candidates = _link_candidates(pha_path, value, keyword)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+
+    tried = ", ".join(c.name for c in candidates[1:])
+    argument = LINK_ARGUMENTS[keyword]
+    hint = f"pass {argument}=... to give the file"
+    if keyword != "RESPFILE":
+        hint += f", or {argument}=False to go without"
+    raise OGIPError(
+        candidates[0],
+        f"file not found ({keyword} of {pha_path.name} names '{value}'"
+        + (f"; also tried {tried}" if tried else "")
+        + f"); {hint}",
+        field=keyword,
+    )
+
+
+def _link_candidates(pha_path: Path, value: str, keyword: str) -> list[Path]:
+    """The paths to try for one link value, most literal first."""
+    folder = pha_path.parent
+    if value.strip().lower() == "%match%":
+        root = _root_name(pha_path)
+        return [folder / (root + ext) for ext in MATCH_EXTENSIONS.get(keyword, ())]
+
+    value = re.sub(r"[\[{][^\]}]*[\]}]$", "", value.strip())  # drop [ext] / {row}
+    named = Path(value).expanduser()
+    named = named if named.is_absolute() else folder / named
+    candidates = [named, named.with_name(named.name + ".gz")]
+    beside = folder / named.name
+    candidates += [beside, beside.with_name(beside.name + ".gz")]
+    return list(dict.fromkeys(candidates))
+
+
+def _root_name(path: Path) -> str:
+    """File name without '.gz' and its last extension: s54405.pha -> s54405."""
+    name = path.name
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def _load_rmf(path: Path, spectrum: Spectrum, rmf) -> Redistribution:
+    """The RMF from the argument, else from RESPFILE."""
+    if isinstance(rmf, Redistribution):
+        return rmf
+    if rmf is not None and rmf is not False:
+        return read_rmf(rmf, origin="rmf argument")
+
+    if spectrum.respfile is None:
+        raise OGIPError(
+            path,
+            "no response: RESPFILE is 'none', blank or absent; pass rmf=... "
+            "(and arf=... if needed)",
+            field="RESPFILE",
+        )
+    resolved = resolve_link(path, spectrum.respfile, "RESPFILE")
+    return read_rmf(resolved, origin=f"RESPFILE of {path.name}")
+
+
+def _load_arf(path: Path, spectrum: Spectrum, arf, rmf: Redistribution):
+    """The ARF from the argument, else from ANCRFILE; None for a full RSP link."""
+    if arf is False:
+        return None
+    if arf is not None:
+        data = (
+            arf
+            if isinstance(arf, EffectiveArea)
+            else read_arf(arf, origin="arf argument")
+        )
+        _check_full_response_arf(rmf, data)
+        return data
+
+    if spectrum.ancrfile is None:
+        return None
+    resolved = resolve_link(path, spectrum.ancrfile, "ANCRFILE")
+    data = read_arf(resolved, origin=f"ANCRFILE of {path.name}")
+    _check_full_response_arf(rmf, data)
+    return data
+
+
+def _load_background(path: Path, spectrum: Spectrum, background, source: Observation):
+    """The background Observation (sharing the source's response), or None.
+
+    A BACKFILE naming the source file itself means the background is the
+    HDUCLAS2='BKG' SPECTRUM extension of the same file (Chandra CSC products).
+    The background's own RESPFILE/ANCRFILE are not read: the background shares
+    the source response arrays (no copy).
+    """
+    if background is False:
+        return None
+    if isinstance(background, Observation):
+        return background
+    if background is not None:
+        bkg_path, origin = Path(background), "background argument"
+    elif spectrum.backfile is not None:
+        bkg_path = resolve_link(path, spectrum.backfile, "BACKFILE")
+        origin = f"BACKFILE of {path.name}"
+    else:
+        return None
+
+    same_file = bkg_path.resolve() == path.resolve()
+    bkg = read_pha(bkg_path, background=same_file, origin=origin)
+    if bkg.n_channels != source.n_channels:
+        raise OGIPError(
+            bkg_path,
+            f"channel counts differ: background {_name(bkg_path)} has "
+            f"{bkg.n_channels} channels but source {_name(path)} has "
+            f"{source.n_channels}",
+            field="DETCHANS",
+        )
+    fields = _spectrum_fields(bkg)
+    fields["keywords"] = {**source.keywords, **bkg.keywords}
+    return dataclasses.replace(
+        source,
+        exposure=_exposure(bkg, None),
+        background=None,
+        background_path=None,
+        **fields,
+    )
