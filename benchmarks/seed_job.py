@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 DEFAULT_PHA = (
-    Path(__file__).resolve().parents[2] / "shared/data/xmm-pn-ngc7793-ulx4/PN_spectrum_grp20.fits"
+    Path(__file__).resolve().parents[2]
+    / "shared/data/xmm-pn-ngc7793-ulx4/PN_spectrum_grp20.fits"
 )
 MODEL = "tbabs*(powerlaw+bbodyrad)"
 PARAMS = [
@@ -36,7 +37,6 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    from specdsl.runtime.job import FakeitJob
 
     import_time = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
@@ -51,8 +51,14 @@ def main() -> None:
 def _job(args, output):
     from specdsl.runtime.job import FakeitJob
 
-    return FakeitJob(MODEL, spectrum=args.spectrum, count=args.count, params=PARAMS,
-                     seed=42, output=str(output))
+    return FakeitJob(
+        MODEL,
+        spectrum=args.spectrum,
+        count=args.count,
+        params=PARAMS,
+        seed=42,
+        output=str(output),
+    )
 
 
 def _print_stages(label: str, timings: dict) -> None:
@@ -63,8 +69,21 @@ def _print_stages(label: str, timings: dict) -> None:
 
 
 def _cold_cli(args, output: Path) -> None:
-    command = [sys.executable, "-m", "specdsl.cli", "fakeit", args.spectrum, "--model",
-               MODEL, "--count", str(args.count), "--seed", "42", "--output", str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "specdsl.cli",
+        "fakeit",
+        args.spectrum,
+        "--model",
+        MODEL,
+        "--count",
+        str(args.count),
+        "--seed",
+        "42",
+        "--output",
+        str(output),
+    ]
     for item in PARAMS:
         command += ["--param", item]
     started = time.perf_counter()

@@ -34,10 +34,14 @@ def main() -> None:
     count = 10
     parameters = {
         "tbabs_1": {"nH": rng.uniform(0.1, 0.4, count)},
-        "powerlaw_1": {"PhoIndex": rng.uniform(1, 3, count),
-                       "norm": rng.exponential(10**-0.5, count)},
-        "bbodyrad_1": {"kT": rng.uniform(0.1, 3.0, count),
-                       "norm": rng.exponential(10**-3, count)},
+        "powerlaw_1": {
+            "PhoIndex": rng.uniform(1, 3, count),
+            "norm": rng.exponential(10**-0.5, count),
+        },
+        "bbodyrad_1": {
+            "kT": rng.uniform(0.1, 3.0, count),
+            "norm": rng.exponential(10**-3, count),
+        },
     }
     spectra = specdsl.fakeit(observation, model, parameters, seed=42, grouped=True)
 
@@ -53,8 +57,13 @@ def _plot(observation, spectra, output: Path) -> None:
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for spectrum in spectra:
         axis.step(energy, spectrum, where="mid", alpha=0.8)
-    axis.set(xscale="log", yscale="log", xlabel="Energy [keV]", ylabel="Counts per group",
-             title="10 fake PN spectra of tbabs*(powerlaw+bbodyrad)")
+    axis.set(
+        xscale="log",
+        yscale="log",
+        xlabel="Energy [keV]",
+        ylabel="Counts per group",
+        title="10 fake PN spectra of tbabs*(powerlaw+bbodyrad)",
+    )
     figure.tight_layout()
     figure.savefig(output, dpi=120)
 

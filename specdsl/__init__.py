@@ -1,4 +1,4 @@
-"""specdsl: XSPEC model strings compiled to JAX, and fake spectra through OGIP responses.
+"""specdsl: XSPEC model strings compiled to JAX; fake spectra through OGIP responses.
 
     import specdsl
     obs = specdsl.Observation.from_pha("obs_1.pha")

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="specdsl",
-        description="Compile XSPEC model expressions and fake spectra through OGIP responses.",
+        description="Compile XSPEC model expressions; fake spectra through responses.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_fakeit(commands)
@@ -40,26 +40,51 @@ def _add_fakeit(commands) -> None:
     fakeit = commands.add_parser(
         "fakeit",
         help="simulate spectra and write them as OGIP PHA",
-        description="Simulate spectra of a model through a response and write a PHA file "
+        description="Simulate spectra of a model through a response and write a PHA "
+        "file "
         "(type I for one spectrum, type II for several). Without a spectrum or --rmf "
         "the built-in default response is used.",
     )
-    fakeit.add_argument("spectrum", nargs="?", help="PHA file whose response, ARF and "
-                        "exposure to use (RESPFILE/ANCRFILE resolved beside it)")
-    fakeit.add_argument("--model", "-m", required=True, help='e.g. "tbabs*(powerlaw+bbodyrad)"')
+    fakeit.add_argument(
+        "spectrum",
+        nargs="?",
+        help="PHA file whose response, ARF and "
+        "exposure to use (RESPFILE/ANCRFILE resolved beside it)",
+    )
+    fakeit.add_argument(
+        "--model", "-m", required=True, help='e.g. "tbabs*(powerlaw+bbodyrad)"'
+    )
     fakeit.add_argument("--count", "-n", type=int, default=1, help="number of spectra")
-    fakeit.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
-                        help="a value or distribution, e.g. powerlaw_1.PhoIndex=uniform(1,3); "
-                        "repeatable; others stay at their defaults")
+    fakeit.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value or distribution, e.g. powerlaw_1.PhoIndex=uniform(1,3); "
+        "repeatable; others stay at their defaults",
+    )
     fakeit.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    fakeit.add_argument("--exposure", type=float, help="exposure time in s (default: the "
-                        "spectrum's EXPOSURE, or 10 ks for the default response)")
-    fakeit.add_argument("--no-counting-statistics", dest="counting_statistics",
-                        action="store_false", help="write expected counts, no Poisson draw")
+    fakeit.add_argument(
+        "--exposure",
+        type=float,
+        help="exposure time in s (default: the "
+        "spectrum's EXPOSURE, or 10 ks for the default response)",
+    )
+    fakeit.add_argument(
+        "--no-counting-statistics",
+        dest="counting_statistics",
+        action="store_false",
+        help="write expected counts, no Poisson draw",
+    )
     fakeit.add_argument("--rmf", help="response matrix (overrides RESPFILE)")
     fakeit.add_argument("--arf", help="ancillary response (overrides ANCRFILE)")
-    fakeit.add_argument("--output", "-o", help="output PHA file (default: <spectrum>.fak)")
-    fakeit.add_argument("--clobber", action="store_true", help="overwrite the output file")
+    fakeit.add_argument(
+        "--output", "-o", help="output PHA file (default: <spectrum>.fak)"
+    )
+    fakeit.add_argument(
+        "--clobber", action="store_true", help="overwrite the output file"
+    )
     fakeit.add_argument("--batch-size", type=int, default=2048, help=argparse.SUPPRESS)
     fakeit.set_defaults(run=_run_fakeit)
 
@@ -67,7 +92,9 @@ def _add_fakeit(commands) -> None:
 def _add_show(commands) -> None:
     show = commands.add_parser("show", help="print a model's parameter table")
     show.add_argument("expression", help='e.g. "tbabs*(powerlaw+bbodyrad)"')
-    show.add_argument("--source", action="store_true", help="also print the generated code")
+    show.add_argument(
+        "--source", action="store_true", help="also print the generated code"
+    )
     show.set_defaults(run=_run_show)
 
 
@@ -89,13 +116,31 @@ def parameter_table(model):
     from rich.table import Table
 
     table = Table(title=f"Model {model.expression}", title_justify="left")
-    for column in ("#", "component", "parameter", "unit", "default", "hard min",
-                   "soft min", "soft max", "hard max"):
+    for column in (
+        "#",
+        "component",
+        "parameter",
+        "unit",
+        "default",
+        "hard min",
+        "soft min",
+        "soft max",
+        "hard max",
+    ):
         table.add_column(column, justify="right" if column == "#" else "left")
     for p in model.parameters:
         s = p.spec
-        table.add_row(str(p.index), p.component, s.name, s.unit, f"{s.default:g}",
-                      f"{s.hard_min:g}", f"{s.soft_min:g}", f"{s.soft_max:g}", f"{s.hard_max:g}")
+        table.add_row(
+            str(p.index),
+            p.component,
+            s.name,
+            s.unit,
+            f"{s.default:g}",
+            f"{s.hard_min:g}",
+            f"{s.soft_min:g}",
+            f"{s.soft_max:g}",
+            f"{s.hard_max:g}",
+        )
     return table
 
 
@@ -105,10 +150,18 @@ def _run_fakeit(args) -> int:
     if args.count < 1:
         raise SpecdslError(f"--count must be at least 1, got {args.count}")
     job = FakeitJob(
-        expression=args.model, spectrum=args.spectrum, rmf=args.rmf, arf=args.arf,
-        count=args.count, params=args.param, seed=args.seed, exposure=args.exposure,
-        counting_statistics=args.counting_statistics, output=args.output,
-        clobber=args.clobber, batch_size=args.batch_size,
+        expression=args.model,
+        spectrum=args.spectrum,
+        rmf=args.rmf,
+        arf=args.arf,
+        count=args.count,
+        params=args.param,
+        seed=args.seed,
+        exposure=args.exposure,
+        counting_statistics=args.counting_statistics,
+        output=args.output,
+        clobber=args.clobber,
+        batch_size=args.batch_size,
     )
     started = time.perf_counter()
     path = job.run(progress=sys.stderr.isatty())
@@ -124,9 +177,18 @@ def _report(error: SpecdslError) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
-    title = "model error" if isinstance(error, ModelSyntaxError) else type(error).__name__
-    _console(stderr=True).print(Panel(Text(str(error)), title=title, border_style="red",
-                                      title_align="left", expand=False))
+    title = (
+        "model error" if isinstance(error, ModelSyntaxError) else type(error).__name__
+    )
+    _console(stderr=True).print(
+        Panel(
+            Text(str(error)),
+            title=title,
+            border_style="red",
+            title_align="left",
+            expand=False,
+        )
+    )
 
 
 def _console(stderr: bool = False):

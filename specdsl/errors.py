@@ -37,7 +37,7 @@ class ParameterError(SpecdslError):
 
 
 class OGIPError(SpecdslError):
-    """An OGIP file that is missing, unreadable or inconsistent; names file and field."""
+    """An OGIP file that is missing, unreadable or inconsistent; names file, field."""
 
     def __init__(self, path, message: str, field: str | None = None):
         self.path = str(path)

@@ -12,19 +12,20 @@ expected counts above 1e-3 (tests/test_fold.py measures it).
 
 from __future__ import annotations
 
-import specdsl._jax  # noqa: F401  (float64 before any array)
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+import specdsl._jax  # noqa: F401  (float64 before any array)
 from specdsl import parameters as _parameters
 
 
 class FoldedModel:
     """A model on one observation's grid; ``expected_counts(values)`` per spectrum."""
 
-    def __init__(self, model, observation, *, grouped=False, exposure=None,
-                 precision="float32"):
+    def __init__(
+        self, model, observation, *, grouped=False, exposure=None, precision="float32"
+    ):
         self.model = model
         self.precision = jnp.dtype(precision)
         self.observation = observation
@@ -46,7 +47,9 @@ class FoldedModel:
         obs = self.observation
         area = np.asarray(obs.effective_area, dtype=np.float64) * self.exposure
         matrix = np.asarray(obs.redistribution, dtype=np.float64) * area[:, None]
-        matrix = matrix * np.broadcast_to(np.asarray(obs.areascal, np.float64), matrix.shape[1:])
+        matrix = matrix * np.broadcast_to(
+            np.asarray(obs.areascal, np.float64), matrix.shape[1:]
+        )
         if self.grouped:
             matrix = matrix @ np.asarray(obs.group_matrix(), dtype=np.float64).T
         return matrix
@@ -60,8 +63,10 @@ class FoldedModel:
     def expected_counts(self, parameters=None) -> jax.Array:
         """Expected counts, shape (*batch, n_bins), for user-style parameter values."""
         values, batch_shape = _parameters.normalize(self.model.parameters, parameters)
-        flat = {name: jnp.ravel(value) if batch_shape else value[None]
-                for name, value in values.items()}
+        flat = {
+            name: jnp.ravel(value) if batch_shape else value[None]
+            for name, value in values.items()
+        }
         counts = self._batched(flat)
         return counts.reshape(*batch_shape, self.n_bins)
 

@@ -61,7 +61,9 @@ def _combine(node, resolved) -> str:
         return resolved.use_of(node).label
 
     if isinstance(node, nodes.Sum):
-        return " + ".join(_parenthesised(term, resolved, nodes.Sum) for term in node.terms)
+        return " + ".join(
+            _parenthesised(term, resolved, nodes.Sum) for term in node.terms
+        )
 
     return " * ".join(_parenthesised(f, resolved, nodes.Sum) for f in node.factors)
 

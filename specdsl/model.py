@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import specdsl._jax  # noqa: F401  (float64 before any array)
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+import specdsl._jax  # noqa: F401  (float64 before any array)
 from specdsl import parameters as _parameters
 from specdsl.library.registry import LIBRARY, Library
 from specdsl.lower import build_function
@@ -48,7 +48,7 @@ class Model:
         return {p.name: p.spec.default for p in self.parameters}
 
     def prepare(self, edges) -> dict:
-        """Grid-only constants of every component that has them (computed once per grid)."""
+        """Grid-only constants of the components that have them (once per grid)."""
         edges = np.asarray(edges, dtype=np.float64)
         specs = {use.spec.name: use.spec for use in self.resolved.components}
         return {
@@ -58,7 +58,7 @@ class Model:
         }
 
     def __call__(self, energies, parameters=None):
-        """Photon flux per bin on ``energies`` (n + 1 edges, keV); batches vectorised."""
+        """Photon flux per bin on ``energies`` (n + 1 edges, keV); batches vmapped."""
         edges = jnp.asarray(np.asarray(energies, dtype=np.float64))
         values, batch_shape = _parameters.normalize(self.parameters, parameters)
         constants = self.prepare(edges)

@@ -1,4 +1,4 @@
-"""Parameter values from users to arrays: names checked, defaults filled, limits enforced.
+"""User parameter values to arrays: names checked, defaults filled, limits enforced.
 
 Accepted forms: flat dotted names (``{"powerlaw_1.PhoIndex": 1.7}``), nested per
 component (``{"powerlaw_1": {"PhoIndex": 1.7}}``) or XSPEC's global indices
@@ -29,7 +29,8 @@ def normalize(parameters, values) -> tuple[dict[str, np.ndarray], tuple[int, ...
 def _flatten(values) -> dict:
     if not isinstance(values, Mapping):
         raise ParameterError(
-            f"parameters must be a mapping of names to values, not {type(values).__name__}"
+            "parameters must be a mapping of names to values, "
+            f"not {type(values).__name__}"
         )
 
     flat = {}
@@ -47,7 +48,9 @@ def _by_name(parameters, flat) -> dict[str, np.ndarray]:
 
     found = {}
     for key, value in flat.items():
-        parameter = by_index.get(key) if isinstance(key, int) else lookup.get(str(key).lower())
+        parameter = (
+            by_index.get(key) if isinstance(key, int) else lookup.get(str(key).lower())
+        )
         if parameter is None:
             valid = ", ".join(p.name for p in parameters)
             raise ParameterError(f"unknown parameter {key!r}; this model has: {valid}")
@@ -60,19 +63,24 @@ def _checked(parameter, value) -> np.ndarray:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise ParameterError(
-            f"{parameter.name}: expected a number or an array of numbers, got {value!r:.60}"
+            f"{parameter.name}: expected a number or an array of numbers, "
+            f"got {value!r:.60}"
         ) from None
 
     if not np.all(np.isfinite(array)):
-        raise ParameterError(f"{parameter.name}: values must be finite (got NaN or inf)")
+        raise ParameterError(
+            f"{parameter.name}: values must be finite (got NaN or inf)"
+        )
     spec = parameter.spec
     if np.any(array < spec.hard_min):
         raise ParameterError(
-            f"{parameter.name} = {array.min():g} is below its hard limit {spec.hard_min:g}"
+            f"{parameter.name} = {array.min():g} is below its hard limit "
+            f"{spec.hard_min:g}"
         )
     if np.any(array > spec.hard_max):
         raise ParameterError(
-            f"{parameter.name} = {array.max():g} is above its hard limit {spec.hard_max:g}"
+            f"{parameter.name} = {array.max():g} is above its hard limit "
+            f"{spec.hard_max:g}"
         )
     return array
 

@@ -1,4 +1,4 @@
-"""Syntax tree to model tree: names looked up, XSPEC's rules checked, parameters numbered."""
+"""Syntax tree to model tree: names bound, XSPEC rules checked, parameters numbered."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import difflib
 from dataclasses import dataclass
 
 from specdsl.errors import ModelError
-from specdsl.library.registry import ADDITIVE, LIBRARY, ComponentSpec, Library, ParameterSpec
+from specdsl.library.registry import (
+    ADDITIVE,
+    LIBRARY,
+    ComponentSpec,
+    Library,
+    ParameterSpec,
+)
 from specdsl.syntax import nodes
 
 
@@ -54,7 +60,9 @@ def resolve(tree: nodes.Node, expression: str, library: Library = LIBRARY) -> Re
     if not _check_kinds(tree, kinds, expression):
         raise ModelError(
             "the model has no additive component: a model needs at least one source "
-            "of photons (e.g. powerlaw, bbodyrad)", expression, tree.start,
+            "of photons (e.g. powerlaw, bbodyrad)",
+            expression,
+            tree.start,
         )
     return Resolved(expression, tree, tuple(uses), _number_parameters(uses))
 
@@ -74,7 +82,9 @@ def _bind_names(tree, expression, library) -> list[ComponentUse]:
 
 def _unknown_name(node, expression, library) -> ModelError:
     names = library.names()
-    close = difflib.get_close_matches(node.name.lower(), [n.lower() for n in names], n=3)
+    close = difflib.get_close_matches(
+        node.name.lower(), [n.lower() for n in names], n=3
+    )
     spelled = [name for name in names if name.lower() in close]
     hint = f"Did you mean {' or '.join(spelled)}?" if spelled else ""
     return ModelError(
@@ -92,7 +102,9 @@ def _check_kinds(node, kinds, expression) -> bool:
             if not _check_kinds(term, kinds, expression):
                 raise ModelError(
                     "each '+' term must contain an additive component; this one only "
-                    "multiplies", expression, term.start,
+                    "multiplies",
+                    expression,
+                    term.start,
                 )
         return True
 
@@ -100,7 +112,8 @@ def _check_kinds(node, kinds, expression) -> bool:
     if len(additive) > 1:
         raise ModelError(
             "an additive component cannot multiply another additive component",
-            expression, additive[1].start,
+            expression,
+            additive[1].start,
             "Add sources with '+'; multiply them only by multiplicative components.",
         )
     return bool(additive)

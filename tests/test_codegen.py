@@ -22,7 +22,10 @@ def test_source_has_one_line_per_component_and_the_expression():
     source = compile(SEED_MODEL).source
 
     assert source.startswith("def model(params, edges, constants):")
-    assert "tbabs_1 = kernel_TBabs(edges, constants['TBabs'], nH=params['tbabs_1.nH'])" in source
+    assert (
+        "tbabs_1 = kernel_TBabs(edges, constants['TBabs'], nH=params['tbabs_1.nH'])"
+        in source
+    )
     assert "powerlaw_1 = params['powerlaw_1.norm'] * kernel_powerlaw(" in source
     assert source.rstrip().endswith("return tbabs_1 * (powerlaw_1 + bbodyrad_1)")
 
@@ -32,12 +35,18 @@ def test_generated_function_matches_components_combined_by_hand():
 
     total = np.asarray(model(EDGES, VALUES))
 
-    absorption = np.asarray(compile("tbabs*powerlaw")(EDGES, {"tbabs_1.nH": 0.3,
-                                                            "powerlaw_1.PhoIndex": 0.0}))
+    absorption = np.asarray(
+        compile("tbabs*powerlaw")(
+            EDGES, {"tbabs_1.nH": 0.3, "powerlaw_1.PhoIndex": 0.0}
+        )
+    )
     plain = np.asarray(compile("powerlaw")(EDGES, {"powerlaw_1.PhoIndex": 0.0}))
-    sources = compile("powerlaw+bbodyrad")(EDGES, {k: v for k, v in VALUES.items()
-                                                  if not k.startswith("tbabs")})
-    np.testing.assert_allclose(total, absorption / plain * np.asarray(sources), rtol=1e-12)
+    sources = compile("powerlaw+bbodyrad")(
+        EDGES, {k: v for k, v in VALUES.items() if not k.startswith("tbabs")}
+    )
+    np.testing.assert_allclose(
+        total, absorption / plain * np.asarray(sources), rtol=1e-12
+    )
 
 
 def test_jit_compiles_the_whole_model_once():
@@ -49,8 +58,11 @@ def test_jit_compiles_the_whole_model_once():
     lowered = jax.jit(model.function).lower(params, edges, constants)
     compiled = lowered.compile()
 
-    np.testing.assert_allclose(compiled(params, edges, constants),
-                               model.function(params, edges, constants), rtol=1e-12)
+    np.testing.assert_allclose(
+        compiled(params, edges, constants),
+        model.function(params, edges, constants),
+        rtol=1e-12,
+    )
     assert "stablehlo" in lowered.as_text() or "func.func" in lowered.as_text()
 
 
@@ -77,8 +89,9 @@ def test_gradient_is_finite_at_phoindex_one():
     edges = jnp.asarray(EDGES)
 
     def total(index):
-        return model.function({"powerlaw_1.PhoIndex": index, "powerlaw_1.norm": 1.0},
-                              edges, {}).sum()
+        return model.function(
+            {"powerlaw_1.PhoIndex": index, "powerlaw_1.norm": 1.0}, edges, {}
+        ).sum()
 
     gradient = jax.grad(total)(jnp.float64(1.0))
     # d/dG of the integral of E^-G is minus the integral of ln(E) E^-G.
@@ -94,6 +107,6 @@ def test_vmap_over_parameter_batches_matches_a_loop():
     batch = np.asarray(model(EDGES, {**VALUES, "powerlaw_1.PhoIndex": indices}))
 
     assert batch.shape == (4, len(EDGES) - 1)
-    for row, index in zip(batch, indices):
+    for row, index in zip(batch, indices, strict=True):
         single = np.asarray(model(EDGES, {**VALUES, "powerlaw_1.PhoIndex": index}))
         np.testing.assert_allclose(row, single, rtol=1e-12)

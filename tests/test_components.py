@@ -40,8 +40,9 @@ def _planck_quad(lo, hi, kT, constant):
         return constant * energy**2 / np.expm1(energy / kT) if energy > 0 else 0.0
 
     points = [p for p in (kT, 2 * kT, 10 * kT) if lo < p < hi]
-    value, _ = integrate.quad(density, lo, hi, epsrel=1e-12, epsabs=0, limit=400,
-                              points=points or None)
+    value, _ = integrate.quad(
+        density, lo, hi, epsrel=1e-12, epsabs=0, limit=400, points=points or None
+    )
     return value
 
 
@@ -78,8 +79,10 @@ def test_gaussian_is_the_exact_probability_per_bin():
     def pdf(energy):
         return np.exp(-0.5 * ((energy - 6.4) / 0.1) ** 2) / (0.1 * np.sqrt(2 * np.pi))
 
-    exact = [integrate.quad(pdf, lo, hi, epsabs=0, epsrel=1e-12)[0]
-             for lo, hi in zip(EDGES[:-1], EDGES[1:])]
+    exact = [
+        integrate.quad(pdf, lo, hi, epsabs=0, epsrel=1e-12)[0]
+        for lo, hi in zip(EDGES[:-1], EDGES[1:], strict=True)
+    ]
     np.testing.assert_allclose(got, 3.0 * np.array(exact), rtol=1e-8, atol=1e-300)
     assert got.sum() == pytest.approx(3.0, rel=1e-12)
 

@@ -34,7 +34,10 @@ def test_repeated_components_are_counted_per_name():
     model = compile("powerlaw + tbabs*powerlaw + gaussian")
 
     assert [use.label for use in model.resolved.components] == [
-        "powerlaw_1", "tbabs_1", "powerlaw_2", "gaussian_1"
+        "powerlaw_1",
+        "tbabs_1",
+        "powerlaw_2",
+        "gaussian_1",
     ]
     assert model.parameter_names[-1] == "gaussian_1.norm"
     assert [p.index for p in model.parameters] == list(range(1, 9))

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from specdsl.library.registry import MULTIPLICATIVE, ComponentSpec, ParameterSpec, register
+from specdsl.library.registry import (
+    MULTIPLICATIVE,
+    ComponentSpec,
+    ParameterSpec,
+    register,
+)
 
 
 def constant_kernel(edges, constants, factor):
@@ -42,7 +47,9 @@ tbabs = register(
         (ParameterSpec("nH", 1.0, "10^22", 0.001, 0.0, 0.0, 1e5, 1e6),),
         tbabs_kernel,
         prepare=tbabs_prepare,
-        description="Tuebingen-Boulder ISM absorption (wilm abundances, vern cross sections)",
-        reference="Wilms, Allen & McCray 2000, ApJ 542, 914; Verner et al. 1996, ApJ 465, 487",
+        description="Tuebingen-Boulder ISM absorption (wilm abundances, Verner "
+        "cross sections)",
+        reference="Wilms, Allen & McCray 2000, ApJ 542, 914; "
+        "Verner et al. 1996, ApJ 465, 487",
     )
 )

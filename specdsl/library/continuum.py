@@ -11,8 +11,18 @@ from specdsl.library.registry import ADDITIVE, ComponentSpec, ParameterSpec, reg
 
 # Bernoulli numbers B_0..B_20: x^2/(e^x - 1) = sum_n B_n x^(n+1) / n!  (|x| < 2 pi).
 _BERNOULLI = {
-    0: 1.0, 1: -0.5, 2: 1 / 6, 4: -1 / 30, 6: 1 / 42, 8: -1 / 30, 10: 5 / 66,
-    12: -691 / 2730, 14: 7 / 6, 16: -3617 / 510, 18: 43867 / 798, 20: -174611 / 330,
+    0: 1.0,
+    1: -0.5,
+    2: 1 / 6,
+    4: -1 / 30,
+    6: 1 / 42,
+    8: -1 / 30,
+    10: 5 / 66,
+    12: -691 / 2730,
+    14: 7 / 6,
+    16: -3617 / 510,
+    18: 43867 / 798,
+    20: -174611 / 330,
 }
 # ... integrated term by term: the integral from 0 to x is sum_n c_n x^(n+2).
 _SERIES = tuple(
@@ -53,7 +63,9 @@ def planck_per_bin(x_edges):
     """
     cut = _SERIES_LIMIT
     x_lo, x_hi = x_edges[..., :-1], x_edges[..., 1:]
-    low = _bernoulli_part(jnp.minimum(x_hi, cut)) - _bernoulli_part(jnp.minimum(x_lo, cut))
+    low = _bernoulli_part(jnp.minimum(x_hi, cut)) - _bernoulli_part(
+        jnp.minimum(x_lo, cut)
+    )
     high = _tail_part(jnp.maximum(x_lo, cut)) - _tail_part(jnp.maximum(x_hi, cut))
     return low + high
 

@@ -55,7 +55,9 @@ def parse_distribution(text: str, where: str = "") -> Distribution:
     match = _CALL.match(text)
     if not match or match.group(1).lower() not in DISTRIBUTIONS:
         known = ", ".join(f"{n}({', '.join(a)})" for n, (a, _) in DISTRIBUTIONS.items())
-        raise ParameterError(f"{label}cannot read {text!r}: give a number or one of {known}")
+        raise ParameterError(
+            f"{label}cannot read {text!r}: give a number or one of {known}"
+        )
 
     name = match.group(1).lower()
     names, _ = DISTRIBUTIONS[name]
@@ -72,7 +74,9 @@ def _numbers(text: str, where: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(",")) if text.strip() else ()
     except ValueError:
-        raise ParameterError(f"{where}: arguments must be numbers, got {text!r}") from None
+        raise ParameterError(
+            f"{where}: arguments must be numbers, got {text!r}"
+        ) from None
 
 
 def draw(distributions: dict, count: int, seed: int, order: list[str]) -> dict:

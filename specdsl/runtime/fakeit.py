@@ -41,7 +41,9 @@ def fakeit(
 
     dtype = np.int32 if counting_statistics else np.float64
     spectra = np.empty((count, folded.n_bins), dtype=dtype)
-    for start, block in iter_spectra(folded, flat, seed, counting_statistics, batch_size):
+    for start, block in iter_spectra(
+        folded, flat, seed, counting_statistics, batch_size
+    ):
         spectra[start : start + len(block)] = block
     return spectra.reshape(*batch_shape, folded.n_bins)
 
@@ -76,6 +78,7 @@ def fakeit_for_multiple_parameters(
     observations, model, parameters, rng_key: int = 0, apply_stat: bool = True
 ):
     """jaxspec-style call: one observation, or a list or dict of them."""
+
     def one(observation):
         return fakeit(
             observation, model, parameters, seed=rng_key, counting_statistics=apply_stat
@@ -98,4 +101,6 @@ def _fold(model, observation, grouped, exposure) -> FoldedModel:
 
 def _padded(values: np.ndarray, size: int) -> np.ndarray:
     missing = size - len(values)
-    return np.concatenate([values, np.repeat(values[-1:], missing)]) if missing else values
+    return (
+        np.concatenate([values, np.repeat(values[-1:], missing)]) if missing else values
+    )

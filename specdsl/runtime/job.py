@@ -15,7 +15,6 @@ import numpy as np
 
 from specdsl.errors import ParameterError
 
-
 _COPIED_KEYWORDS = ("TELESCOP", "INSTRUME", "FILTER", "CHANTYPE")
 
 
@@ -53,8 +52,12 @@ class FakeitJob:
         with self._stage("simulate"):
             spectra = self._simulate(folded, values, progress)
         with self._stage("write"):
-            path = write_pha(output, spectra[0] if self.count == 1 else spectra,
-                             clobber=self.clobber, **self._header(folded, values))
+            path = write_pha(
+                output,
+                spectra[0] if self.count == 1 else spectra,
+                clobber=self.clobber,
+                **self._header(folded, values),
+            )
         return path
 
     def _observation(self):
@@ -89,20 +92,25 @@ class FakeitJob:
             name, sep, text = item.partition("=")
             if not sep:
                 raise ParameterError(f"--param {item!r}: write it as NAME=VALUE")
-            distributions[name.strip()] = parse_distribution(text, f"--param {name.strip()}")
+            distributions[name.strip()] = parse_distribution(
+                text, f"--param {name.strip()}"
+            )
 
         order = [str(name) for name in distributions]
         drawn = draw(distributions, self.count, self.seed, order)
         values, _ = _parameters.normalize(model.parameters, drawn)
-        return {name: np.broadcast_to(v, (self.count,)).copy() for name, v in values.items()}
+        return {
+            name: np.broadcast_to(v, (self.count,)).copy() for name, v in values.items()
+        }
 
     def _simulate(self, folded, values, progress: bool) -> np.ndarray:
         from specdsl.runtime.fakeit import iter_spectra
 
         dtype = np.int32 if self.counting_statistics else np.float64
         spectra = np.empty((self.count, folded.n_bins), dtype=dtype)
-        blocks = iter_spectra(folded, values, self.seed, self.counting_statistics,
-                              self.batch_size)
+        blocks = iter_spectra(
+            folded, values, self.seed, self.counting_statistics, self.batch_size
+        )
         with _progress(progress, self.count) as advance:
             for start, block in blocks:
                 spectra[start : start + len(block)] = block

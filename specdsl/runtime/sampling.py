@@ -37,7 +37,8 @@ def check_expected(expected, first_index: int = 0) -> None:
     row, channel = np.argwhere(bad)[0]
     value = expected[row, channel]
     raise ParameterError(
-        f"the model gives {value:g} expected counts in output bin {channel} of spectrum "
+        f"the model gives {value:g} expected counts in output bin {channel} of "
+        "spectrum "
         f"{first_index + row}: expected counts must be finite, >= 0 and < 2^31. "
         "Check the parameter values of that spectrum (e.g. a negative norm)."
     )

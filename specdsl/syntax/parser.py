@@ -17,7 +17,10 @@ ALLOWED_PUNCTUATION = set("()+* \t\n_")
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     return lark.Lark(
-        _grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False
+        _grammar_text(),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=False,
     )
 
 
@@ -32,7 +35,9 @@ def _grammar_text() -> str:
 def parse(text: str) -> Node:
     """Parse an XSPEC model expression into a syntax tree."""
     if not isinstance(text, str):
-        raise TypeError(f"a model expression must be a string, not {type(text).__name__}")
+        raise TypeError(
+            f"a model expression must be a string, not {type(text).__name__}"
+        )
 
     _check_characters(text)
     _check_parentheses(text)
@@ -53,7 +58,9 @@ def _check_characters(text: str) -> None:
     for position, char in enumerate(text):
         if not (char.isascii() and char.isalnum()) and char not in ALLOWED_PUNCTUATION:
             raise ModelSyntaxError(
-                f"invalid character {char!r} in the model expression", text, position,
+                f"invalid character {char!r} in the model expression",
+                text,
+                position,
                 "Model expressions use component names, '+', '*' and parentheses.",
             )
 
@@ -71,7 +78,9 @@ def _check_parentheses(text: str) -> None:
         raise ModelSyntaxError("'(' is never closed", text, opened[-1])
 
 
-def _syntax_error(text: str, error: lark.exceptions.UnexpectedInput) -> ModelSyntaxError:
+def _syntax_error(
+    text: str, error: lark.exceptions.UnexpectedInput
+) -> ModelSyntaxError:
     position = min(getattr(error, "pos_in_stream", None) or 0, len(text))
     token = getattr(error, "token", None)
 
@@ -80,7 +89,9 @@ def _syntax_error(text: str, error: lark.exceptions.UnexpectedInput) -> ModelSyn
     ):
         last = len(text.rstrip()) - 1
         return ModelSyntaxError(
-            f"the expression ends with {text[last]!r}: something must follow it", text, last
+            f"the expression ends with {text[last]!r}: something must follow it",
+            text,
+            last,
         )
 
     if token is not None and token.start_pos is not None:
@@ -121,7 +132,7 @@ class _Builder(lark.Transformer):
 
     def product(self, meta, *children):
         factors = []
-        for previous, child in zip((None,) + children, children):
+        for previous, child in zip((None,) + children, children, strict=False):
             if not isinstance(child, Node):
                 continue
             if isinstance(previous, Node):
@@ -133,11 +144,15 @@ class _Builder(lark.Transformer):
 
     def _check_juxtaposed(self, left: Node, right: Node):
         """Juxtaposition multiplies only next to a parenthesis, as in XSPEC."""
-        if "(" in self.text[left.end : right.start] or ")" in self.text[left.end : right.start]:
+        if (
+            "(" in self.text[left.end : right.start]
+            or ")" in self.text[left.end : right.start]
+        ):
             return
         raise ModelSyntaxError(
-            f"two component names side by side: {self.text[left.start:left.end]!r} "
-            f"and {self.text[right.start:right.end]!r}",
-            self.text, right.start,
+            f"two component names side by side: {self.text[left.start : left.end]!r} "
+            f"and {self.text[right.start : right.end]!r}",
+            self.text,
+            right.start,
             "Join components with '*' (multiply) or '+' (add).",
         )

@@ -1,0 +1,202 @@
+"""The command line: the README's main job, the real-data job, show, and its errors."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from specdsl.cli import main
+
+SEED_MODEL = "tbabs*(powerlaw+bbodyrad)"
+TUTORIAL_PARAMS = [
+    "--param",
+    "tbabs_1.nH=uniform(0.1,0.4)",
+    "--param",
+    "powerlaw_1.PhoIndex=uniform(1,3)",
+    "--param",
+    "powerlaw_1.norm=exponential(0.316)",
+    "--param",
+    "bbodyrad_1.kT=uniform(0.1,3)",
+    "--param",
+    "bbodyrad_1.norm=exponential(0.001)",
+]
+
+
+def test_main_job_on_the_default_response(tmp_path):
+    output = tmp_path / "fake.pha"
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "specdsl.cli",
+            "fakeit",
+            "--model",
+            SEED_MODEL,
+            "--count",
+            "1000",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "wrote 1000 spectra" in result.stdout
+    with fits.open(output) as hdus:
+        spectrum = hdus["SPECTRUM"]
+        assert spectrum.header["HDUCLAS4"] == "TYPE:II"
+        assert spectrum.data["COUNTS"].shape == (1000, 1024)
+        assert spectrum.header["FKSRC001"] == SEED_MODEL
+
+
+def test_real_data_job_writes_10000_pn_spectra(tmp_path, pn_dir):
+    output = tmp_path / "fake.pha"
+
+    status = main(
+        [
+            "fakeit",
+            str(pn_dir / "PN_spectrum_grp20.fits"),
+            "--model",
+            SEED_MODEL,
+            "--count",
+            "10000",
+            *TUTORIAL_PARAMS,
+            "--seed",
+            "42",
+            "--output",
+            str(output),
+        ]
+    )
+
+    assert status == 0
+    with fits.open(output) as hdus:
+        spectrum = hdus["SPECTRUM"]
+        counts = spectrum.data["COUNTS"]
+        assert counts.shape == (10000, 4096)
+        assert spectrum.header["EXPOSURE"] == pytest.approx(20265.98058616)
+        assert spectrum.header["RESPFILE"] == "PN.rmf"
+        assert spectrum.header["ANCRFILE"] == "PN.arf"
+        index = spectrum.data["powerlaw_1.PhoIndex"]
+        assert index.min() >= 1 and index.max() <= 3 and index.std() > 0.4
+
+
+def test_same_seed_same_file_contents(tmp_path):
+    runs = []
+    for name in ("a.pha", "b.pha"):
+        main(
+            [
+                "fakeit",
+                "--model",
+                "powerlaw",
+                "--count",
+                "5",
+                "--seed",
+                "9",
+                "--param",
+                "powerlaw_1.norm=uniform(1,2)",
+                "--output",
+                str(tmp_path / name),
+            ]
+        )
+        with fits.open(tmp_path / name) as hdus:
+            runs.append(np.array(hdus["SPECTRUM"].data["COUNTS"]))
+
+    np.testing.assert_array_equal(*runs)
+
+
+def test_one_spectrum_is_type_one_with_expected_counts(tmp_path):
+    output = tmp_path / "one.pha"
+
+    status = main(
+        [
+            "fakeit",
+            "--model",
+            "powerlaw",
+            "--no-counting-statistics",
+            "--exposure",
+            "500",
+            "--output",
+            str(output),
+        ]
+    )
+
+    assert status == 0
+    with fits.open(output) as hdus:
+        spectrum = hdus["SPECTRUM"]
+        assert spectrum.header["HDUCLAS4"] == "TYPE:I"
+        assert spectrum.header["POISSERR"] is False
+        assert spectrum.header["EXPOSURE"] == 500
+        assert spectrum.data["COUNTS"].dtype.kind == "f"
+
+
+def test_existing_output_needs_clobber(tmp_path, capsys):
+    output = tmp_path / "fake.pha"
+    output.write_text("precious")
+
+    status = main(["fakeit", "--model", "powerlaw", "--output", str(output)])
+
+    assert status == 2
+    assert output.read_text() == "precious"
+    assert "--clobber" in capsys.readouterr().err
+    assert (
+        main(["fakeit", "--model", "powerlaw", "--output", str(output), "--clobber"])
+        == 0
+    )
+    assert fits.getheader(output, "SPECTRUM")["HDUCLAS1"] == "SPECTRUM"
+
+
+@pytest.mark.parametrize(
+    "arguments, words",
+    [
+        (
+            ["--model", "tbabs*(powrlaw+bbodyrad)"],
+            ["unknown model component", "^", "powerlaw"],
+        ),
+        (["--model", "powerlaw*bbodyrad"], ["cannot multiply another additive"]),
+        (
+            ["--model", "powerlaw", "--param", "powerlaw_1.Gamma=1"],
+            ["powerlaw_1.PhoIndex"],
+        ),
+        (
+            ["--model", "powerlaw", "--param", "powerlaw_1.norm=gauss(1,2)"],
+            ["cannot read", "uniform(low, high)"],
+        ),
+        (["--model", "powerlaw", "--param", "powerlaw_1.norm"], ["NAME=VALUE"]),
+        (["--model", "powerlaw", "--exposure", "-5"], ["--exposure must be > 0"]),
+        (["--model", "powerlaw", "--count", "0"], ["--count must be at least 1"]),
+        (["missing.pha", "--model", "powerlaw"], ["missing.pha"]),
+    ],
+)
+def test_errors_are_one_panel_without_traceback(tmp_path, capsys, arguments, words):
+    status = main(["fakeit", *arguments, "--output", str(tmp_path / "x.pha")])
+
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "Traceback" not in error
+    for word in words:
+        assert word in error
+    assert not (tmp_path / "x.pha").exists()
+
+
+def test_show_prints_the_parameter_table(capsys):
+    assert main(["show", SEED_MODEL, "--source"]) == 0
+
+    printed = capsys.readouterr().out
+    for word in (
+        "tbabs_1",
+        "nH",
+        "10^22",
+        "powerlaw_1",
+        "PhoIndex",
+        "bbodyrad_1",
+        "kT",
+        "keV",
+        "def model(params, edges, constants):",
+    ):
+        assert word in printed
+    assert "1e+24" in printed
