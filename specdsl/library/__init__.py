@@ -1,8 +1,13 @@
-"""The component library. Import order is abbreviation order: additive first, as
-in XSPEC's model.dat, so ``bb`` means ``bbody`` and ``po`` means ``powerlaw``."""
+"""The component library. Import order is registration order: additive modules
+first, then multiplicative ones, as in XSPEC's model.dat, so abbreviations
+resolve as XSPEC resolves them (``bb`` is ``bbody``, ``po`` is ``powerlaw``)."""
 
-from specdsl.library import continuum, lines  # noqa: F401, I001  (registers)
-from specdsl.library import absorption  # noqa: F401, I001  (multiplicative last)
+# isort: off
+from specdsl.library import continuum, lines, disk, comptonization, plasma  # noqa: F401
+from specdsl.library import redshifted  # noqa: F401
+from specdsl.library import absorption, multiplicative  # noqa: F401
+
+# isort: on
 from specdsl.library.registry import (
     ADDITIVE,
     LIBRARY,

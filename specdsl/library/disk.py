@@ -1,0 +1,1 @@
+"""Accretion-disc continua."""

@@ -1,0 +1,1 @@
+"""Multiplicative components other than absorbers: cut-offs, edges, line absorption."""

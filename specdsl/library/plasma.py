@@ -1,0 +1,1 @@
+"""Thermal plasma continua (bremsstrahlung)."""

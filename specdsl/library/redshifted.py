@@ -1,0 +1,1 @@
+"""Redshifted forms of additive components."""
