@@ -52,7 +52,10 @@ def _add_fakeit(commands) -> None:
         "exposure to use (RESPFILE/ANCRFILE resolved beside it)",
     )
     fakeit.add_argument(
-        "--model", "-m", required=True, help='e.g. "tbabs*(powerlaw+bbodyrad)"'
+        "--model",
+        "-m",
+        help='e.g. "tbabs*(powerlaw+bbodyrad)"; without it the interactive prompt '
+        "opens (commands from a terminal, a pipe, or SPECTRUM=@session.xcm)",
     )
     fakeit.add_argument("--count", "-n", type=int, default=1, help="number of spectra")
     fakeit.add_argument(
@@ -90,61 +93,56 @@ def _add_fakeit(commands) -> None:
 
 
 def _add_show(commands) -> None:
-    show = commands.add_parser("show", help="print a model's parameter table")
+    show = commands.add_parser("show", help="print a model's components and parameters")
     show.add_argument("expression", help='e.g. "tbabs*(powerlaw+bbodyrad)"')
-    show.add_argument(
-        "--source", action="store_true", help="also print the generated code"
-    )
+    show.add_argument("--source", action="store_true", help="also print the generated code")
     show.set_defaults(run=_run_show)
+
+    compiled = commands.add_parser("compile", help="compile a model; print its code")
+    compiled.add_argument("expression", help='e.g. "tbabs*(powerlaw+bbodyrad)"')
+    compiled.add_argument("--source", action="store_true", help="print the generated code")
+    compiled.add_argument("--json", action="store_true", help="print the syntax tree as JSON")
+    compiled.set_defaults(run=_run_compile)
 
 
 def _run_show(args) -> int:
+    from specdsl.display import component_tree, parameter_table
     from specdsl.model import compile
 
     model = compile(args.expression)
     console = _console()
+    console.print(component_tree(model))
     console.print(parameter_table(model))
     if args.source:
-        from rich.syntax import Syntax
-
-        console.print(Syntax(model.source, "python", word_wrap=True))
+        _print_source(console, model)
     return 0
 
 
-def parameter_table(model):
-    """A rich table of the model's parameters, numbered as XSPEC numbers them."""
-    from rich.table import Table
+def _run_compile(args) -> int:
+    from specdsl.model import compile
 
-    table = Table(title=f"Model {model.expression}", title_justify="left")
-    for column in (
-        "#",
-        "component",
-        "parameter",
-        "unit",
-        "default",
-        "hard min",
-        "soft min",
-        "soft max",
-        "hard max",
-    ):
-        table.add_column(column, justify="right" if column == "#" else "left")
-    for p in model.parameters:
-        s = p.spec
-        table.add_row(
-            str(p.index),
-            p.component,
-            s.name,
-            s.unit,
-            f"{s.default:g}",
-            f"{s.hard_min:g}",
-            f"{s.soft_min:g}",
-            f"{s.soft_max:g}",
-            f"{s.hard_max:g}",
-        )
-    return table
+    model = compile(args.expression)
+    console = _console()
+    if args.json:
+        from specdsl.syntax.visitor import to_json
+
+        print(to_json(model.tree, indent=2))
+    if args.source or not args.json:
+        _print_source(console, model)
+    return 0
+
+
+def _print_source(console, model) -> None:
+    from rich.syntax import Syntax
+
+    console.print(Syntax(model.source, "python", word_wrap=True))
 
 
 def _run_fakeit(args) -> int:
+    if args.model is None:
+        from specdsl.prompt import run_prompt
+
+        return run_prompt(args.spectrum, rmf=args.rmf, arf=args.arf, seed=args.seed)
     from specdsl.runtime.job import FakeitJob
 
     if args.count < 1:

@@ -1,7 +1,8 @@
 """Model tree to Python source: one function of named parameters and an energy grid.
 
-The generated function is plain JAX code: each component becomes one line that
-calls its kernel, and the last line combines them as the expression does. It is
+The generated function is plain JAX code: linked parameters first, then one line
+per component calling its kernel, then the combination the expression asks for,
+with each convolution applied to everything to its right in its product. It is
 readable when printed and traced by ``jax.jit`` as a single computation.
 """
 
@@ -9,79 +10,136 @@ from __future__ import annotations
 
 import keyword
 import re
+from dataclasses import dataclass, field
 
-from specdsl.library.registry import ADDITIVE
+from specdsl import links
+from specdsl.library.registry import ADDITIVE, CONVOLUTION, ComponentSpec
 from specdsl.resolve import Resolved
 from specdsl.syntax import nodes
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
 
 
-def generate_source(resolved: Resolved, function_name: str = "model") -> str:
-    """The Python source of the model function."""
-    lines = [
-        f"def {function_name}(params, edges, constants):",
-        f"    {_docstring(resolved.expression)}",
-    ]
-    for use in resolved.components:
-        lines.append(f"    {use.label} = {_component_call(use)}")
-    lines.append(f"    return {_combine(resolved.tree, resolved)}")
-    return "\n".join(lines) + "\n"
+@dataclass
+class Lowered:
+    """The generated function with what it needs: source, names and grid constants."""
+
+    function: object
+    source: str
+    namespace: dict
+    constants: dict[str, ComponentSpec] = field(default_factory=dict)
 
 
-def kernel_namespace(resolved: Resolved) -> dict:
-    """The names the generated source refers to: one kernel per component spec."""
-    return {_kernel_name(use.spec.name): use.spec.kernel for use in resolved.components}
-
-
-def build_function(resolved: Resolved, function_name: str = "model"):
-    """Generate, compile and return ``(function, source)``."""
-    source = generate_source(resolved, function_name)
-    namespace = kernel_namespace(resolved)
+def lower(resolved: Resolved, function_name: str = "model") -> Lowered:
+    """Generate, compile and return the model function."""
+    writer = _Writer(resolved)
+    source = writer.source(function_name)
     code = compile(source, f"<specdsl model {resolved.expression!r}>", "exec")
-    exec(code, namespace)  # the source is ours: names are checked identifiers
-    return namespace[function_name], source
+    namespace = dict(writer.namespace)
+    exec(code, namespace)  # the source is generated here from checked identifiers
+    return Lowered(namespace[function_name], source, writer.namespace, writer.constants)
 
 
-def _component_call(use) -> str:
-    arguments = ", ".join(
-        f"{_identifier(spec.name)}=params[{use.label + '.' + spec.name!r}]"
-        for spec in use.spec.parameters
-    )
-    constants = f"constants[{use.spec.name!r}]" if use.spec.prepare else "None"
-    call = f"{_kernel_name(use.spec.name)}(edges, {constants}"
-    call += f", {arguments})" if arguments else ")"
-    if use.spec.kind == ADDITIVE:
-        return f"params[{use.label + '.norm'!r}] * {call}"
-    return call
+class _Writer:
+    """Writes the source of one model function."""
+
+    def __init__(self, resolved: Resolved):
+        self.resolved = resolved
+        self.namespace: dict = links.namespace()
+        self.constants: dict[str, ComponentSpec] = {}
+        self.kernels: dict[int, str] = {}
+        self.lines: list[str] = []
+
+    def source(self, function_name: str) -> str:
+        self.lines = []
+        self._links()
+        for use in self.resolved.components:
+            if use.spec.kind != CONVOLUTION:
+                self.lines.append(f"{use.label} = {self._call(use)}")
+        result = self._combine(self.resolved.tree)
+
+        header = [f"def {function_name}(params, edges, constants):",
+                  f"    {self.resolved.expression!r}"]
+        body = [f"    {line}" for line in self.lines + [f"return {result}"]]
+        return "\n".join(header + body) + "\n"
+
+    def _links(self) -> None:
+        if not self.resolved.link_order:
+            return
+        by_name = {p.name: p for p in self.resolved.parameters}
+        self.lines.append("params = dict(params)")
+        for name in self.resolved.link_order:
+            self.lines.append(f"params[{name!r}] = {self._link_source(by_name[name])}")
+
+    def _link_source(self, parameter) -> str:
+        if isinstance(parameter.link, nodes.Node):
+            return links.to_source(parameter.link)
+        helper = f"link_{len(self.namespace)}"
+        self.namespace[helper] = parameter.link
+        return f"{helper}(params)"
+
+    def _call(self, use, flux: str | None = None) -> str:
+        arguments = ["edges", self._constants(use.spec)]
+        if flux is not None:
+            arguments.append(flux)
+        arguments.extend(_parameter_arguments(use))
+        call = f"{self._kernel(use.spec)}({', '.join(arguments)})"
+        if use.spec.kind == ADDITIVE:
+            return f"params[{use.label + '.norm'!r}] * {call}"
+        return call
+
+    def _kernel(self, spec: ComponentSpec) -> str:
+        if id(spec) not in self.kernels:
+            name = "kernel_" + _NOT_IDENTIFIER.sub("_", spec.name)
+            while name in self.namespace:
+                name += "_"
+            self.kernels[id(spec)] = name
+            self.namespace[name] = spec.kernel
+        return self.kernels[id(spec)]
+
+    def _constants(self, spec: ComponentSpec) -> str:
+        if spec.prepare is None:
+            return "None"
+        key = self._kernel(spec).removeprefix("kernel_")
+        self.constants[key] = spec
+        return f"constants[{key!r}]"
+
+    def _combine(self, node) -> str:
+        if isinstance(node, (nodes.Component, nodes.Table)):
+            return self.resolved.use_of(node).label
+        if isinstance(node, nodes.Sum):
+            return " + ".join(self._factor(term) for term in node.terms)
+        return self._product(node)
+
+    def _product(self, node: nodes.Product) -> str:
+        """XSPEC evaluates a product right to left; a convolution takes what is right."""
+        result = self._factor(node.factors[-1])
+        for factor in reversed(node.factors[:-1]):
+            use = self._use(factor)
+            if use is not None and use.spec.kind == CONVOLUTION:
+                self.lines.append(f"{use.label} = {self._call(use, result)}")
+                result = use.label
+            else:
+                result = f"{self._factor(factor)} * {result}"
+        return result
+
+    def _factor(self, node) -> str:
+        text = self._combine(node)
+        return f"({text})" if isinstance(node, nodes.Sum) else text
+
+    def _use(self, node):
+        if isinstance(node, (nodes.Component, nodes.Table)):
+            return self.resolved.use_of(node)
+        return None
 
 
-def _combine(node, resolved) -> str:
-    if isinstance(node, nodes.Component):
-        return resolved.use_of(node).label
-
-    if isinstance(node, nodes.Sum):
-        return " + ".join(
-            _parenthesised(term, resolved, nodes.Sum) for term in node.terms
-        )
-
-    return " * ".join(_parenthesised(f, resolved, nodes.Sum) for f in node.factors)
-
-
-def _parenthesised(node, resolved, kind) -> str:
-    text = _combine(node, resolved)
-    return f"({text})" if isinstance(node, kind) else text
-
-
-def _kernel_name(spec_name: str) -> str:
-    return "kernel_" + _identifier(spec_name)
-
-
-def _identifier(name: str) -> str:
-    if not _IDENTIFIER.match(name) or keyword.iskeyword(name):
-        raise ValueError(f"{name!r} cannot be used as a name in generated code")
-    return name
-
-
-def _docstring(expression: str) -> str:
-    return repr(expression)
+def _parameter_arguments(use) -> list[str]:
+    """``name=params[...]``; names that are not identifiers go in a ``**{}``."""
+    plain, other = [], []
+    for spec in use.spec.parameters:
+        value = f"params[{use.label + '.' + spec.name!r}]"
+        if spec.name.isidentifier() and not keyword.iskeyword(spec.name):
+            plain.append(f"{spec.name}={value}")
+        else:
+            other.append(f"{spec.name!r}: {value}")
+    return plain + ([f"**{{{', '.join(other)}}}"] if other else [])

@@ -9,9 +9,10 @@ import numpy as np
 import specdsl._jax  # noqa: F401  (float64 before any array)
 from specdsl import parameters as _parameters
 from specdsl.library.registry import LIBRARY, Library
-from specdsl.lower import build_function
+from specdsl.lower import lower
 from specdsl.resolve import Resolved, resolve
-from specdsl.syntax.nodes import Node, to_string
+from specdsl.syntax.nodes import Node
+from specdsl.syntax.printer import to_string
 from specdsl.syntax.parser import parse
 
 
@@ -26,7 +27,9 @@ class Model:
 
     def __init__(self, resolved: Resolved):
         self.resolved = resolved
-        self.function, self.source = build_function(resolved)
+        self._lowered = lower(resolved)
+        self.function = self._lowered.function
+        self.source = self._lowered.source
 
     @property
     def expression(self) -> str:
@@ -45,16 +48,14 @@ class Model:
         return [parameter.name for parameter in self.parameters]
 
     def defaults(self) -> dict[str, float]:
-        return {p.name: p.spec.default for p in self.parameters}
+        return {p.name: p.default for p in self.parameters}
 
     def prepare(self, edges) -> dict:
         """Grid-only constants of the components that have them (once per grid)."""
         edges = np.asarray(edges, dtype=np.float64)
-        specs = {use.spec.name: use.spec for use in self.resolved.components}
         return {
-            name: jnp.asarray(spec.prepare(edges))
-            for name, spec in specs.items()
-            if spec.prepare is not None
+            key: jax.tree_util.tree_map(jnp.asarray, spec.prepare(edges))
+            for key, spec in self._lowered.constants.items()
         }
 
     def __call__(self, energies, parameters=None):
@@ -69,13 +70,64 @@ class Model:
         flux = jax.vmap(self.function, in_axes=(0, None, None))(flat, edges, constants)
         return flux.reshape(*batch_shape, -1)
 
+    @property
+    def free_parameters(self):
+        """The parameters not linked to others, in XSPEC's order (a sampler's vector)."""
+        return tuple(p for p in self.parameters if p.link is None)
+
+    def to_vector(self, parameters=None) -> np.ndarray:
+        """Free parameter values as a flat vector (defaults for those not given)."""
+        values, _ = _parameters.normalize(self.parameters, parameters)
+        return np.array([values[p.name] for p in self.free_parameters])
+
+    def vector_function(self):
+        """``f(vector, edges, constants)``: the model of a flat parameter vector."""
+        names = [p.name for p in self.free_parameters]
+        defaults = self.defaults()
+
+        def evaluate(vector, edges, constants):
+            params = dict(defaults)
+            params.update({name: vector[i] for i, name in enumerate(names)})
+            return self.function(params, edges, constants)
+
+        return evaluate
+
+    def component_fluxes(self, energies, parameters=None) -> dict:
+        """Each additive component's contribution per bin, after what multiplies it.
+
+        Computed by switching the other additive components off (norm = 0), so
+        a convolution that is not linear (cflux) sees only that component.
+        """
+        values, _ = _parameters.normalize(self.parameters, parameters)
+        norms = [u.label + ".norm" for u in self.resolved.components
+                 if u.spec.kind == "additive"]
+        fluxes = {}
+        for norm in norms:
+            alone = {name: value for name, value in values.items()
+                     if self._parameter(name).link is None}
+            alone.update({other: 0.0 * values[other] for other in norms if other != norm
+                          and self._parameter(other).link is None})
+            fluxes[norm.removesuffix(".norm")] = self(energies, alone)
+        return fluxes
+
+    def _parameter(self, name: str):
+        return next(p for p in self.parameters if p.name == name)
+
     def __repr__(self) -> str:
         return f"Model({to_string(self.tree)!r}, {len(self.parameters)} parameters)"
 
 
-def compile(expression: str, library: Library = LIBRARY) -> Model:  # noqa: A001
-    """Parse, resolve and lower an XSPEC model expression."""
+def compile(expression, library: Library = LIBRARY, links=None) -> Model:  # noqa: A001
+    """Parse, resolve and lower an XSPEC model expression (text or syntax tree).
+
+    ``links`` maps parameter names to link expressions (``"powerlaw_1.PhoIndex"``,
+    ``"p2 * 2"``) or to callables of the dict of parameter values.
+    """
     import specdsl.library  # noqa: F401  (registers the built-in components)
 
-    tree = parse(expression)
-    return Model(resolve(tree, expression, library))
+    if isinstance(expression, Node):
+        text = to_string(expression)
+        tree = parse(text)  # positions that match the printed text
+    else:
+        tree, text = parse(expression), expression
+    return Model(resolve(tree, text, library, links))

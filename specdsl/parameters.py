@@ -21,7 +21,7 @@ def normalize(parameters, values) -> tuple[dict[str, np.ndarray], tuple[int, ...
 
     filled = {}
     for parameter in parameters:
-        value = given.get(parameter.name, parameter.spec.default)
+        value = given.get(parameter.name, parameter.default)
         filled[parameter.name] = np.broadcast_to(value, batch_shape).astype(np.float64)
     return filled, batch_shape
 
@@ -54,6 +54,11 @@ def _by_name(parameters, flat) -> dict[str, np.ndarray]:
         if parameter is None:
             valid = ", ".join(p.name for p in parameters)
             raise ParameterError(f"unknown parameter {key!r}; this model has: {valid}")
+        if parameter.link is not None:
+            raise ParameterError(
+                f"{parameter.name} is linked to other parameters in the model; set "
+                "those instead"
+            )
         found[parameter.name] = _checked(parameter, value)
     return found
 

@@ -3,7 +3,8 @@
 import pytest
 
 from specdsl.errors import ModelSyntaxError
-from specdsl.syntax.nodes import Component, Product, Sum, components, to_string
+from specdsl.syntax.nodes import Component, Product, Sum, components
+from specdsl.syntax.printer import to_string
 from specdsl.syntax.parser import parse
 
 
@@ -53,7 +54,9 @@ def test_components_in_expression_order():
         ("+po", 0, "on its left"),
         ("po++bb", 3, "on its left"),
         ("tb*(po+)", 7, "on its right"),
-        ("po-bb", 2, "invalid character '-'"),
+        ("po-bb", 2, "only allowed in parameter values"),
+        ("po(PhoIndex=)", 12, "a value must follow '='"),
+        ("tbabs(nH=0.1 0.2)", 13, "unexpected '0'"),
         ("powerläw", 6, "invalid character"),
     ],
 )

@@ -8,13 +8,19 @@ energy grid so that grid-only quantities (cross sections) are not recomputed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from typing import Any
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 ADDITIVE = "additive"
 MULTIPLICATIVE = "multiplicative"
-KINDS = (ADDITIVE, MULTIPLICATIVE)
+CONVOLUTION = "convolution"
+KINDS = (ADDITIVE, MULTIPLICATIVE, CONVOLUTION)
 
 
 @dataclass(frozen=True)
@@ -44,9 +50,11 @@ class ComponentSpec:
 
     ``kernel(edges, constants, **params)`` returns one value per energy bin: the
     photon flux in the bin for ``norm = 1`` (additive; the generated code applies
-    ``norm``) or a factor (multiplicative). ``edges`` holds the n + 1 bin edges in
-    keV; ``constants`` is what ``prepare(edges)`` returned for this grid (or None).
-    ``parameters`` excludes ``norm``: additive components get it appended.
+    ``norm``) or a factor (multiplicative). A convolution kernel takes the array it
+    acts on as well, ``kernel(edges, constants, flux, **params)``, and returns the
+    new array. ``edges`` holds the n + 1 bin edges in keV; ``constants`` is what
+    ``prepare(edges)`` returned for this grid (or None). ``parameters`` excludes
+    ``norm``: additive components get it appended.
     """
 
     name: str
@@ -61,6 +69,14 @@ class ComponentSpec:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"component {self.name!r}: kind must be one of {KINDS}")
+        if not _NAME.fullmatch(self.name):
+            raise ValueError(
+                f"component name {self.name!r} must start with a letter and hold only "
+                "letters, digits and '_' (so that expressions can name it)"
+            )
+        names = [p.name.lower() for p in self.all_parameters]
+        if len(set(names)) != len(names):
+            raise ValueError(f"component {self.name!r}: parameter names repeat: {names}")
 
     @property
     def all_parameters(self) -> tuple[ParameterSpec, ...]:
@@ -71,7 +87,14 @@ class ComponentSpec:
 
 
 class Library:
-    """Components by name, in registration order (the order abbreviations follow)."""
+    """Components by name, and XSPEC's rule for resolving what a user typed.
+
+    Abbreviations follow XSPEC: the first name, in model.dat order, that starts
+    with the typed text (at least two letters). Names are looked up among all of
+    XSPEC's components, so an abbreviation means what it means in XSPEC even when
+    that component is not available here; components registered here that XSPEC
+    does not have (user components) come after XSPEC's.
+    """
 
     def __init__(self):
         self._specs: dict[str, ComponentSpec] = {}
@@ -93,17 +116,34 @@ class Library:
         return self._specs.get(name.lower())
 
     def lookup(self, typed: str) -> ComponentSpec | None:
-        """XSPEC's rule: an exact name, else the first name that starts with it."""
-        exact = self.exact(typed)
-        if exact is not None:
-            return exact
+        """The component the typed name means, or None (unknown or not provided)."""
+        return self.find(typed)[0]
+
+    def find(self, typed: str) -> tuple[ComponentSpec | None, str | None]:
+        """``(spec, name)``: the resolved name, and its spec when we provide it."""
+        lowered = typed.lower()
+        if lowered in self._specs:
+            return self._specs[lowered], self._specs[lowered].name
         if len(typed) < 2:
-            return None
-        prefix = typed.lower()
-        for key, spec in self._specs.items():
-            if key.startswith(prefix):
-                return spec
-        return None
+            return None, None
+
+        for name in self._search_order():
+            if name.lower().startswith(lowered):
+                return self._specs.get(name.lower()), name
+        return None, None
+
+    def _search_order(self) -> list[str]:
+        xspec = [name for name, _ in xspec_components()]
+        known = {name.lower() for name in xspec}
+        return xspec + [spec.name for spec in self if spec.name.lower() not in known]
+
+
+@lru_cache(maxsize=1)
+def xspec_components() -> tuple[tuple[str, str], ...]:
+    """XSPEC 12.9.1's component names and kinds, in model.dat order."""
+    text = (resources.files("specdsl.library") / "data" / "xspec_model_names.tsv").read_text()
+    rows = [line.split("\t") for line in text.splitlines() if not line.startswith("#")]
+    return tuple((name, kind) for name, kind in rows)
 
 
 LIBRARY = Library()
@@ -112,3 +152,62 @@ LIBRARY = Library()
 def register(spec: ComponentSpec) -> ComponentSpec:
     """Add a component to the default library (users call this for their own)."""
     return LIBRARY.register(spec)
+
+
+def component(name: str, kind: str, parameters=(), *, prepare=None, description="",
+              reference="", library: Library = LIBRARY):
+    """Decorator form of :func:`register` for a kernel function.
+
+    ``parameters`` holds ParameterSpecs or ``(name, default)`` pairs::
+
+        @specdsl.component("mypow", "additive", [("Gamma", 2.0)])
+        def mypow(edges, constants, Gamma):
+            ...
+    """
+    specs = tuple(p if isinstance(p, ParameterSpec) else ParameterSpec(*p)
+                  for p in parameters)
+
+    def decorate(kernel):
+        spec = ComponentSpec(name, kind, specs, kernel, prepare, description, reference)
+        library.register(spec)
+        kernel.spec = spec
+        return kernel
+
+    return decorate
+
+
+PLUGIN_GROUP = "specdsl.components"
+
+
+def load_plugins(library: Library = LIBRARY, group: str = PLUGIN_GROUP) -> list[str]:
+    """Register components that installed packages declare under ``group``.
+
+    An entry point may name a ComponentSpec, an iterable of them, or a module or
+    function that registers its components when imported or called. A plugin that
+    fails to load is reported as a warning and skipped; the others still load.
+    """
+    import warnings
+    from importlib.metadata import entry_points
+
+    loaded = []
+    for entry in entry_points(group=group):
+        try:
+            _register_plugin(entry.load(), library)
+        except Exception as error:  # noqa: BLE001  (a broken plugin must not stop us)
+            warnings.warn(f"specdsl plugin {entry.name!r} failed to load: {error}",
+                          stacklevel=2)
+            continue
+        loaded.append(entry.name)
+    return loaded
+
+
+def _register_plugin(target, library: Library) -> None:
+    if isinstance(target, ComponentSpec):
+        library.register(target)
+    elif isinstance(target, (list, tuple)):
+        for spec in target:
+            library.register(spec)
+    elif callable(target):
+        result = target()
+        if result is not None:
+            _register_plugin(result, library)

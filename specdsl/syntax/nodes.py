@@ -2,11 +2,14 @@
 
 Positions are character offsets into the expression (``start`` inclusive,
 ``end`` exclusive) so later stages can put a caret under the right place.
+Model nodes (Component, Table, Product, Sum) hold the expression's structure;
+value nodes (Number, Reference, Operation, Function) hold inline parameter
+values and links.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -14,12 +17,81 @@ class Node:
     start: int
     end: int
 
+    @property
+    def children(self) -> tuple[Node, ...]:
+        """The direct child nodes, in source order."""
+        found = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, Node):
+                found.append(value)
+            elif isinstance(value, tuple):
+                found.extend(v for v in value if isinstance(v, Node))
+        return tuple(found)
+
+
+# --- values and links --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Number(Node):
+    value: float
+
+
+@dataclass(frozen=True)
+class Reference(Node):
+    """A parameter named in a link: ``powerlaw_1.PhoIndex`` or XSPEC's ``p2``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Operation(Node):
+    """Arithmetic: ``+ - * / **`` on two operands, or ``-`` on one."""
+
+    operator: str
+    operands: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Function(Node):
+    """One of XSPEC's link functions: ``exp(p2)``, ``max(p1, p3)``."""
+
+    name: str
+    arguments: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Argument(Node):
+    """An inline parameter value, by name (``nH=0.3``) or by position.
+
+    ``link`` is True when written with XSPEC's ``=`` mark (``PhoIndex==p2``);
+    any value that names a parameter is a link whether marked or not.
+    """
+
+    name: str | None
+    value: Node
+    link: bool = False
+
+
+# --- the model -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Component(Node):
     """A component name as typed (``po``, ``TBabs``); resolution happens later."""
 
     name: str
+    arguments: tuple[Argument, ...] = ()
+
+
+@dataclass(frozen=True)
+class Table(Node):
+    """A table model: ``atable{file}``, ``mtable{file}`` or ``etable{file}``."""
+
+    kind: str
+    path: str
+    arguments: tuple[Argument, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -36,29 +108,20 @@ class Sum(Node):
     terms: tuple[Node, ...]
 
 
-def components(node: Node) -> list[Component]:
-    """Every component of the tree, left to right (XSPEC's component order)."""
-    if isinstance(node, Component):
+MODEL_NODES = (Component, Table, Product, Sum)
+NODE_TYPES = {
+    cls.__name__: cls
+    for cls in (Number, Reference, Operation, Function, Argument, *MODEL_NODES)
+}
+
+
+def components(node: Node) -> list[Component | Table]:
+    """Every component and table of the tree, left to right (XSPEC's order)."""
+    if isinstance(node, (Component, Table)):
         return [node]
 
-    children = node.factors if isinstance(node, Product) else node.terms
-    found: list[Component] = []
-    for child in children:
-        found.extend(components(child))
+    found: list[Component | Table] = []
+    for child in node.children:
+        if isinstance(child, MODEL_NODES):
+            found.extend(components(child))
     return found
-
-
-def to_string(node: Node) -> str:
-    """The canonical expression: parses back to the same tree."""
-    if isinstance(node, Component):
-        return node.name
-
-    if isinstance(node, Sum):
-        return "+".join(_wrap(term, Sum) for term in node.terms)
-
-    return "*".join(_wrap(factor, (Sum, Product)) for factor in node.factors)
-
-
-def _wrap(node: Node, needs_parens) -> str:
-    text = to_string(node)
-    return f"({text})" if isinstance(node, needs_parens) else text
