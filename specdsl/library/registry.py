@@ -76,7 +76,9 @@ class ComponentSpec:
             )
         names = [p.name.lower() for p in self.all_parameters]
         if len(set(names)) != len(names):
-            raise ValueError(f"component {self.name!r}: parameter names repeat: {names}")
+            raise ValueError(
+                f"component {self.name!r}: parameter names repeat: {names}"
+            )
 
     @property
     def all_parameters(self) -> tuple[ParameterSpec, ...]:
@@ -130,6 +132,9 @@ class Library:
         for name in self._search_order():
             if name.lower().startswith(lowered):
                 return self._specs.get(name.lower()), name
+        for name, _ in other_xspec_components():
+            if name.lower() == lowered:
+                return None, name
         return None, None
 
     def _search_order(self) -> list[str]:
@@ -141,7 +146,17 @@ class Library:
 @lru_cache(maxsize=1)
 def xspec_components() -> tuple[tuple[str, str], ...]:
     """XSPEC 12.9.1's component names and kinds, in model.dat order."""
-    text = (resources.files("specdsl.library") / "data" / "xspec_model_names.tsv").read_text()
+    return _name_table("xspec_model_names.tsv")
+
+
+@lru_cache(maxsize=1)
+def other_xspec_components() -> tuple[tuple[str, str], ...]:
+    """Later XSPEC built-ins and common local models (matched only in full)."""
+    return _name_table("xspec_other_names.tsv")
+
+
+def _name_table(filename: str) -> tuple[tuple[str, str], ...]:
+    text = (resources.files("specdsl.library") / "data" / filename).read_text()
     rows = [line.split("\t") for line in text.splitlines() if not line.startswith("#")]
     return tuple((name, kind) for name, kind in rows)
 
@@ -154,8 +169,16 @@ def register(spec: ComponentSpec) -> ComponentSpec:
     return LIBRARY.register(spec)
 
 
-def component(name: str, kind: str, parameters=(), *, prepare=None, description="",
-              reference="", library: Library = LIBRARY):
+def component(
+    name: str,
+    kind: str,
+    parameters=(),
+    *,
+    prepare=None,
+    description="",
+    reference="",
+    library: Library = LIBRARY,
+):
     """Decorator form of :func:`register` for a kernel function.
 
     ``parameters`` holds ParameterSpecs or ``(name, default)`` pairs::
@@ -164,8 +187,9 @@ def component(name: str, kind: str, parameters=(), *, prepare=None, description=
         def mypow(edges, constants, Gamma):
             ...
     """
-    specs = tuple(p if isinstance(p, ParameterSpec) else ParameterSpec(*p)
-                  for p in parameters)
+    specs = tuple(
+        p if isinstance(p, ParameterSpec) else ParameterSpec(*p) for p in parameters
+    )
 
     def decorate(kernel):
         spec = ComponentSpec(name, kind, specs, kernel, prepare, description, reference)
@@ -194,8 +218,9 @@ def load_plugins(library: Library = LIBRARY, group: str = PLUGIN_GROUP) -> list[
         try:
             _register_plugin(entry.load(), library)
         except Exception as error:  # noqa: BLE001  (a broken plugin must not stop us)
-            warnings.warn(f"specdsl plugin {entry.name!r} failed to load: {error}",
-                          stacklevel=2)
+            warnings.warn(
+                f"specdsl plugin {entry.name!r} failed to load: {error}", stacklevel=2
+            )
             continue
         loaded.append(entry.name)
     return loaded

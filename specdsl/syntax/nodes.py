@@ -65,13 +65,13 @@ class Function(Node):
 class Argument(Node):
     """An inline parameter value, by name (``nH=0.3``) or by position.
 
-    ``link`` is True when written with XSPEC's ``=`` mark (``PhoIndex==p2``);
-    any value that names a parameter is a link whether marked or not.
+    A value that names other parameters is a link. XSPEC's ``=`` mark
+    (``PhoIndex==p2``) is accepted and optional, except for a positional value
+    that starts with a name: ``po(=p1)`` (``po(p1)`` is po times a component).
     """
 
     name: str | None
     value: Node
-    link: bool = False
 
 
 # --- the model -----------------------------------------------------------------

@@ -208,16 +208,10 @@ class _Builder(lark.Transformer):
         return arguments
 
     def named_argument(self, meta, name, *rest):
-        link, value = self._link_and_value(rest)
-        return nodes.Argument(meta.start_pos, meta.end_pos, str(name), value, link)
+        return nodes.Argument(meta.start_pos, meta.end_pos, str(name), rest[-1])
 
     def positional_argument(self, meta, *rest):
-        link, value = self._link_and_value(rest)
-        return nodes.Argument(meta.start_pos, meta.end_pos, None, value, link)
-
-    @staticmethod
-    def _link_and_value(rest):
-        return len(rest) == 2, rest[-1]
+        return nodes.Argument(meta.start_pos, meta.end_pos, None, rest[-1])
 
     # --- values ---
 

@@ -26,8 +26,11 @@ def _arguments(arguments) -> str:
 
 
 def _argument(node: nodes.Argument) -> str:
-    value = ("=" if node.link else "") + to_string(node.value)
-    return f"{node.name}={value}" if node.name else value
+    value = to_string(node.value)
+    if node.name:
+        return f"{node.name}={value}"
+    # A positional value must not start with a name or "(": po(p1) is a product.
+    return value if value[0] in "0123456789.-+" else "=" + value
 
 
 def _sum(node: nodes.Sum) -> str:
