@@ -21,8 +21,20 @@ class ModelSyntaxError(SpecdslError):
     def caret_line(self) -> str:
         return " " * self.position + "^"
 
+    def excerpt(self, width: int = 100) -> tuple[str, str]:
+        """The expression line and caret line, cut to a window around a long fault."""
+        text, position = self.expression, self.position
+        if len(text) <= width:
+            return text, self.caret_line
+        start = max(0, min(position - width // 2, len(text) - width))
+        shown = text[start : start + width]
+        prefix = "..." if start > 0 else ""
+        suffix = "..." if start + width < len(text) else ""
+        return prefix + shown + suffix, " " * (len(prefix) + position - start) + "^"
+
     def _render(self) -> str:
-        lines = [self.message, "", "    " + self.expression, "    " + self.caret_line]
+        line, caret = self.excerpt()
+        lines = [self.message, "", "    " + line, "    " + caret]
         if self.hint:
             lines += ["", self.hint]
         return "\n".join(lines)

@@ -23,6 +23,7 @@ from specdsl.library.registry import (
 from specdsl.syntax import nodes
 
 TABLE_KINDS = ("atable", "mtable", "etable")
+MAX_COMPONENTS = 1000  # far beyond any real model; keeps generated code compilable
 
 # XSPEC's link functions (newpar) and how many arguments each takes.
 LINK_FUNCTIONS = {
@@ -73,10 +74,10 @@ class Resolved:
     link_order: tuple[str, ...] = ()
 
     def use_of(self, node) -> ComponentUse:
-        for use in self.components:
-            if use.node is node:
-                return use
-        raise KeyError(node)
+        """The component use of a Component or Table node of this tree."""
+        if not hasattr(self, "_uses"):
+            object.__setattr__(self, "_uses", {id(u.node): u for u in self.components})
+        return self._uses[id(node)]
 
 
 def resolve(
@@ -102,9 +103,16 @@ def resolve(
 
 
 def _bind_names(tree, expression, library) -> list[ComponentUse]:
+    found = nodes.components(tree)
+    if len(found) > MAX_COMPONENTS:
+        raise ModelError(
+            f"the model has {len(found)} components; specdsl compiles at most "
+            f"{MAX_COMPONENTS}", expression, found[MAX_COMPONENTS].start,
+        )
+
     counts: dict[str, int] = {}
     uses = []
-    for index, node in enumerate(nodes.components(tree), start=1):
+    for index, node in enumerate(found, start=1):
         spec = _spec_of(node, expression, library)
         key = spec.name.lower()
         counts[key] = counts.get(key, 0) + 1
