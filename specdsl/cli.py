@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import contextmanager
 
 from specdsl.errors import ModelSyntaxError, SpecdslError
 
@@ -57,7 +58,12 @@ def _add_fakeit(commands) -> None:
         help='e.g. "tbabs*(powerlaw+bbodyrad)"; without it the interactive prompt '
         "opens (commands from a terminal, a pipe, or SPECTRUM=@session.xcm)",
     )
-    fakeit.add_argument("--count", "-n", type=int, default=1, help="number of spectra")
+    fakeit.add_argument(
+        "--count",
+        "-n",
+        type=int,
+        help="number of spectra (default 1, or the rows of --table)",
+    )
     fakeit.add_argument(
         "--param",
         "-p",
@@ -89,19 +95,80 @@ def _add_fakeit(commands) -> None:
         "--clobber", action="store_true", help="overwrite the output file"
     )
     fakeit.add_argument("--batch-size", type=int, default=2048, help=argparse.SUPPRESS)
+    _add_scale_options(fakeit)
     fakeit.set_defaults(run=_run_fakeit)
+
+
+def _add_scale_options(fakeit) -> None:
+    """Options of large jobs: inputs, output layout, resuming, several processes."""
+    fakeit.add_argument(
+        "--table",
+        metavar="FILE",
+        help="parameter values, one column per parameter: CSV with a header line, "
+        ".npz, or a structured .npy",
+    )
+    fakeit.add_argument(
+        "--design",
+        choices=("random", "sobol", "lhs"),
+        default="random",
+        help="sample the --param distributions at random (default), on a scrambled "
+        "Sobol sequence or a Latin hypercube",
+    )
+    fakeit.add_argument(
+        "--grouped",
+        action="store_true",
+        help="sum the spectrum's GROUPING groups, leaving out bad QUALITY channels",
+    )
+    fakeit.add_argument(
+        "--format",
+        choices=("pha", "npy"),
+        help="OGIP type II PHA (default) or .npy counts plus .params.npz",
+    )
+    fakeit.add_argument(
+        "--part-size",
+        type=int,
+        metavar="N",
+        help="spectra per file; larger jobs are split into <name>-0000.<ext>, ... "
+        "(default: 100000, or fewer so a file stays under 1 GiB)",
+    )
+    fakeit.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the complete files of an interrupted run and write the rest",
+    )
+    fakeit.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: when stderr is a terminal)",
+    )
+    fakeit.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT",
+        help="run as one of several processes (jax.distributed); each writes its "
+        "share of the files",
+    )
+    fakeit.add_argument("--num-processes", type=int, help="processes in the job")
+    fakeit.add_argument("--process-id", type=int, help="this process, 0 .. n-1")
+    fakeit.add_argument("--threads", type=int, help=argparse.SUPPRESS)
 
 
 def _add_show(commands) -> None:
     show = commands.add_parser("show", help="print a model's components and parameters")
     show.add_argument("expression", help='e.g. "tbabs*(powerlaw+bbodyrad)"')
-    show.add_argument("--source", action="store_true", help="also print the generated code")
+    show.add_argument(
+        "--source", action="store_true", help="also print the generated code"
+    )
     show.set_defaults(run=_run_show)
 
     compiled = commands.add_parser("compile", help="compile a model; print its code")
     compiled.add_argument("expression", help='e.g. "tbabs*(powerlaw+bbodyrad)"')
-    compiled.add_argument("--source", action="store_true", help="print the generated code")
-    compiled.add_argument("--json", action="store_true", help="print the syntax tree as JSON")
+    compiled.add_argument(
+        "--source", action="store_true", help="print the generated code"
+    )
+    compiled.add_argument(
+        "--json", action="store_true", help="print the syntax tree as JSON"
+    )
     compiled.set_defaults(run=_run_compile)
 
 
@@ -133,9 +200,13 @@ def _run_compile(args) -> int:
 
 
 def _print_source(console, model) -> None:
+    """The generated code, highlighted on a terminal and plain (copyable) elsewhere."""
+    if not console.is_terminal:
+        print(model.source, end="")
+        return
     from rich.syntax import Syntax
 
-    console.print(Syntax(model.source, "python", word_wrap=True))
+    console.print(Syntax(model.source, "python"), soft_wrap=True)
 
 
 def _run_fakeit(args) -> int:
@@ -145,7 +216,7 @@ def _run_fakeit(args) -> int:
         return run_prompt(args.spectrum, rmf=args.rmf, arf=args.arf, seed=args.seed)
     from specdsl.runtime.job import FakeitJob
 
-    if args.count < 1:
+    if args.count is not None and args.count < 1:
         raise SpecdslError(f"--count must be at least 1, got {args.count}")
     job = FakeitJob(
         expression=args.model,
@@ -160,15 +231,69 @@ def _run_fakeit(args) -> int:
         output=args.output,
         clobber=args.clobber,
         batch_size=args.batch_size,
+        grouped=args.grouped,
+        format=args.format,
+        part_size=args.part_size,
+        resume=args.resume,
+        table=args.table,
+        design=args.design,
+        coordinator=args.coordinator,
+        num_processes=args.num_processes,
+        process_id=args.process_id,
+        threads=args.threads,
     )
     started = time.perf_counter()
-    path = job.run(progress=sys.stderr.isatty())
-    _console().print(
-        f"wrote {job.count} spectr{'um' if job.count == 1 else 'a'} x "
-        f"{job.n_channels} channels to [bold]{path}[/] "
-        f"({time.perf_counter() - started:.2f} s)"
-    )
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    try:
+        with _terminate_as_interrupt():
+            path = job.run(progress=progress)
+    except KeyboardInterrupt:
+        kept = len(job.written) + len(job.skipped)
+        _console(stderr=True).print(
+            f"[yellow]interrupted: {kept} complete file(s) kept, the unfinished one "
+            "removed; run the same command with --resume to finish[/]"
+        )
+        return 130
+    _console().print(_summary(job, path, time.perf_counter() - started))
     return 0
+
+
+def _summary(job, path, seconds: float) -> str:
+    """What this process wrote (its share, when several processes run the job)."""
+    done = job.spectra_written
+    files = job.written or [path]
+    where = f"[bold]{files[0]}[/]"
+    if len(files) > 1:
+        where += f" and {len(files) - 1} more file(s)"
+    if job.skipped:
+        where += f" ({len(job.skipped)} complete file(s) kept from before)"
+    cluster = job.cluster
+    who = ""
+    if cluster is not None and cluster.num_processes > 1:
+        who = f"process {cluster.process_id} of {cluster.num_processes}: "
+    return (
+        f"{who}wrote {done} spectr{'um' if done == 1 else 'a'} x "
+        f"{job.n_channels} channels to {where} ({seconds:.2f} s)"
+    )
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM cleans up like Ctrl-C: unfinished files are removed."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _report(error: SpecdslError) -> None:
@@ -190,9 +315,13 @@ def _report(error: SpecdslError) -> None:
 
 
 def _console(stderr: bool = False):
+    """A rich console; written to a pipe or log it is wide, so names are not cut."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, highlight=False, width=160)
+    return console
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from specdsl.lower import lower
 from specdsl.resolve import Resolved, resolve
 from specdsl.syntax.nodes import Node
 from specdsl.syntax.printer import to_string
-from specdsl.syntax.parser import parse
+from specdsl.syntax.parser import parse, too_deep
 
 
 class Model:
@@ -130,4 +130,7 @@ def compile(expression, library: Library = LIBRARY, links=None) -> Model:  # noq
         tree = parse(text)  # positions that match the printed text
     else:
         tree, text = parse(expression), expression
-    return Model(resolve(tree, text, library, links))
+    try:
+        return Model(resolve(tree, text, library, links))
+    except RecursionError:
+        raise too_deep(text) from None

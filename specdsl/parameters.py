@@ -16,7 +16,7 @@ from specdsl.errors import ParameterError
 
 def normalize(parameters, values) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
     """Every parameter of the model as a float64 array of one common batch shape."""
-    given = _by_name(parameters, _flatten(values or {}))
+    given = _by_name(parameters, _flatten({} if values is None else values))
     batch_shape = _batch_shape(given)
 
     filled = {}
@@ -26,19 +26,20 @@ def normalize(parameters, values) -> tuple[dict[str, np.ndarray], tuple[int, ...
     return filled, batch_shape
 
 
-def _flatten(values) -> dict:
+def _flatten(values) -> list[tuple[object, object]]:
+    """(key, value) pairs, nested per-component mappings spelled out as dotted names."""
     if not isinstance(values, Mapping):
         raise ParameterError(
             "parameters must be a mapping of names to values, "
             f"not {type(values).__name__}"
         )
 
-    flat = {}
+    flat = []
     for key, value in values.items():
         if isinstance(value, Mapping):
-            flat.update({f"{key}.{name}": inner for name, inner in value.items()})
+            flat.extend((f"{key}.{name}", inner) for name, inner in value.items())
         else:
-            flat[key] = value
+            flat.append((key, value))
     return flat
 
 
@@ -47,13 +48,18 @@ def _by_name(parameters, flat) -> dict[str, np.ndarray]:
     by_index = {p.index: p for p in parameters}
 
     found = {}
-    for key, value in flat.items():
-        parameter = (
-            by_index.get(key) if isinstance(key, int) else lookup.get(str(key).lower())
-        )
+    spelled = {}
+    for key, value in flat:
+        parameter = _lookup(key, lookup, by_index)
         if parameter is None:
             valid = ", ".join(p.name for p in parameters)
             raise ParameterError(f"unknown parameter {key!r}; this model has: {valid}")
+        if parameter.name in spelled:
+            raise ParameterError(
+                f"{parameter.name} is given twice (as {spelled[parameter.name]!r} "
+                f"and {key!r}); give each parameter once"
+            )
+        spelled[parameter.name] = key
         if parameter.link is not None:
             raise ParameterError(
                 f"{parameter.name} is linked to other parameters in the model; set "
@@ -63,36 +69,86 @@ def _by_name(parameters, flat) -> dict[str, np.ndarray]:
     return found
 
 
-def _checked(parameter, value) -> np.ndarray:
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ParameterError(
-            f"{parameter.name}: expected a number or an array of numbers, "
-            f"got {value!r:.60}"
-        ) from None
+def _lookup(key, lookup: dict, by_index: dict):
+    """The parameter a key names: a global index (int) or a case-blind name."""
+    if isinstance(key, bool):
+        return None  # True is an int to Python, but never a parameter index
+    if isinstance(key, (int, np.integer)):
+        return by_index.get(int(key))
+    if not isinstance(key, str):
+        return None
+    return lookup.get(key.strip().lower())
 
-    if not np.all(np.isfinite(array)):
+
+def _checked(parameter, value) -> np.ndarray:
+    """The values as float64, refusing text, complex, NaN/inf and the hard limits."""
+    array = _as_numbers(parameter, value)
+
+    bad = ~np.isfinite(array)
+    if bad.any():
         raise ParameterError(
-            f"{parameter.name}: values must be finite (got NaN or inf)"
+            f"{parameter.name}{_at(bad)}: values must be finite "
+            f"(got {array[bad].flat[0]})"
         )
     spec = parameter.spec
-    if np.any(array < spec.hard_min):
+    below = array < spec.hard_min
+    if below.any():
         raise ParameterError(
-            f"{parameter.name} = {array.min():g} is below its hard limit "
-            f"{spec.hard_min:g}"
+            f"{parameter.name}{_at(below)} = {array[below].min():g} is below its "
+            f"hard limit {spec.hard_min:g}"
         )
-    if np.any(array > spec.hard_max):
+    above = array > spec.hard_max
+    if above.any():
         raise ParameterError(
-            f"{parameter.name} = {array.max():g} is above its hard limit "
-            f"{spec.hard_max:g}"
+            f"{parameter.name}{_at(above)} = {array[above].max():g} is above its "
+            f"hard limit {spec.hard_max:g}"
         )
     return array
 
 
+def _as_numbers(parameter, value) -> np.ndarray:
+    """A number or array of real numbers as float64; text and booleans are refused."""
+    wrong = f"{parameter.name}: expected a number or an array of numbers, got "
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ParameterError(wrong + f"{value!r:.60}")
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ParameterError(wrong + f"{value!r:.60}") from None
+    if array.dtype.kind not in "iuf" and not (
+        array.dtype.kind == "O" and array.size and _all_real(array)
+    ):
+        raise ParameterError(wrong + f"{value!r:.60} (dtype {array.dtype})")
+    try:
+        return np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterError(wrong + f"{value!r:.60}") from None
+
+
+def _all_real(array: np.ndarray) -> bool:
+    """Whether an object array holds only real numbers (e.g. Python ints and floats)."""
+    return all(
+        isinstance(item, (int, float, np.integer, np.floating))
+        and not isinstance(item, (bool, np.bool_))
+        for item in array.flat
+    )
+
+
+def _at(mask: np.ndarray) -> str:
+    """'[i]' (or '[i, j]') of the first offending element of an array; '' for 0-d."""
+    if mask.ndim == 0:
+        return ""
+    index = ", ".join(str(int(i)) for i in np.argwhere(mask)[0])
+    return f"[{index}]"
+
+
 def _batch_shape(given) -> tuple[int, ...]:
+    """The one shape every array parameter shares (scalars broadcast against it)."""
     shapes = {name: value.shape for name, value in given.items() if value.ndim > 0}
     if len(set(shapes.values())) > 1:
         listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
-        raise ParameterError(f"parameter arrays have different shapes: {listed}")
+        raise ParameterError(
+            f"parameter arrays have different shapes: {listed}; give every array "
+            "parameter the same batch shape (one value per spectrum)"
+        )
     return next(iter(shapes.values()), ())

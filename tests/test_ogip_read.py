@@ -179,7 +179,10 @@ def test_swift_xrt_links_none_need_explicit_response(shared_data):
     with pytest.raises(OGIPError) as err:
         Observation.from_pha(shared_data / "swift-xrt-pc" / "target_sr.pha")
     assert err.value.field == "RESPFILE"
-    assert "target_sr.pha" in str(err.value) and "rmf=" in str(err.value)
+    message = str(err.value)
+    assert "target_sr.pha" in message and "no redistribution matrix" in message
+    assert "rmf=" in message and "rmf='diagonal'" in message
+    assert "Observation.default" in message
 
 
 def test_cdfs_ebounds_first_and_background_areascal(shared_data):
@@ -263,17 +266,95 @@ def test_rgs_ftz_per_channel_scaling(shared_data):
 
 
 @pytest.mark.parametrize(
-    "relpath",
+    ("relpath", "rows"),
     [
-        "chandra-hetg-3c120-pha2/3c120_pha2.gz",
-        "fermi-gbm-cspec-pha2/glg_cspec_n6_bn110721200_v00.pha",
-        "rxte-pca-typeII/sacmult.pha",
+        ("chandra-hetg-3c120-pha2/3c120_pha2.gz", 12),
+        ("fermi-gbm-cspec-pha2/glg_cspec_n6_bn110721200_v00.pha", 2395),
+        ("rxte-pca-typeII/sacmult.pha", 2),
     ],
 )
-def test_type_ii_is_refused_clearly(shared_data, relpath):
+def test_type_ii_needs_a_row_and_reads_one(shared_data, relpath, rows):
+    path = shared_data / relpath
     with pytest.raises(OGIPError) as err:
-        read_pha(shared_data / relpath)
-    assert "type II" in str(err.value)
+        read_pha(path)
+    assert err.value.field == "row" and f"{rows} spectra" in str(err.value)
+
+    last = read_pha(path, row=rows)
+    same = read_pha(f"{path}{{{rows}}}")
+    assert last.row == rows == same.row
+    np.testing.assert_array_equal(last.counts, same.counts)
+    assert ogip.file_kind(path) == "pha2" and len(ogip.pha_rows(path)) == rows
+
+
+def test_sacmult_vector_channel_column(shared_data):
+    path = shared_data / "rxte-pca-typeII" / "sacmult.pha"
+    with fits.open(path) as hdul:
+        table = hdul["SPECTRUM"].data
+        expected = np.asarray(table["COUNTS"][1], dtype=float)
+    spectrum = read_pha(path, row=2)
+    assert spectrum.first_channel == 0 and spectrum.n_channels == 129
+    np.testing.assert_array_equal(spectrum.counts, expected)
+    assert spectrum.exposure == 128.0 and not spectrum.poisserr
+
+
+@pytest.mark.parametrize(
+    ("relpath", "kind"),
+    [
+        ("chandra-acis-3c273/3c273.pi", "pha1"),
+        ("chandra-acis-3c273/3c273.rmf", "rmf"),
+        ("chandra-acis-3c273/3c273.arf", "arf"),
+        ("rosat-pspc-rsp/pspcc_gain1_256.rsp", "rsp"),
+        ("nicer-xti-rsp-tutorial/spec.rmf", "rsp"),  # an RSP despite its name
+        ("chandra-hrci-csc/hrcf24564_000N030_r0001_rmf3.fits.gz", "rmf"),
+        ("xspec-tables-heasoft/testpo.mod", "atable"),
+        ("xspec-tables-heasoft/testephabs.mod", "mtable"),
+    ],
+)
+def test_file_kind_from_headers(shared_data, relpath, kind):
+    assert ogip.file_kind(shared_data / relpath) == kind
+
+
+def test_row_suffix_only_when_the_name_is_not_a_file(tmp_path):
+    odd = tmp_path / "odd{2}"
+    odd.write_bytes(b"")
+    assert ogip.split_row_suffix(odd, None) == (odd, None)
+    assert ogip.split_row_suffix(tmp_path / "x.pha{3}", None) == (
+        tmp_path / "x.pha",
+        3,
+    )
+    with pytest.raises(OGIPError, match="row given twice"):
+        ogip.split_row_suffix(tmp_path / "x.pha{3}", 4)
+
+
+def test_gz_links_are_not_tried_as_gz_gz(shared_data):
+    from specdsl.response.observation import _link_candidates
+
+    pha = shared_data / "hitomi-sxs-no-rmf" / "ah100040040sxs_src_grp.pha.gz"
+    names = [c.name for c in _link_candidates(pha, "ah100040040sxs.rmf.gz", "RESPFILE")]
+    assert names == ["ah100040040sxs.rmf.gz"]
+
+
+def test_diagonal_redistribution_from_an_arf(shared_data):
+    arf = read_arf(shared_data / "chandra-acis-3c273" / "3c273.arf")
+    rmf = ogip.diagonal_redistribution(arf, first_channel=0)
+
+    np.testing.assert_array_equal(rmf.matrix, np.eye(arf.specresp.size))
+    np.testing.assert_array_equal(rmf.e_min, arf.energy_lo)
+    assert rmf.channels[0] == 0 and not rmf.is_full_response
+
+    obs = Observation.from_response("diagonal", arf.path, exposure=10.0)
+    assert obs.n_channels == obs.n_energy == 1090 and obs.channels[0] == 1
+    np.testing.assert_array_equal(obs.effective_area, arf.specresp)
+
+
+def test_oversized_dense_response_is_refused_before_allocation(
+    monkeypatch, shared_data
+):
+    monkeypatch.setattr(ogip, "MAX_DENSE_ELEMENTS", 1000 * 1024)
+    with pytest.raises(OGIPError) as err:
+        read_rmf(shared_data / "chandra-acis-3c273" / "3c273.rmf")
+    assert err.value.field == "MATRIX"
+    assert "1090 x 1024" in str(err.value) and "dense" in str(err.value)
 
 
 @pytest.mark.parametrize(

@@ -313,6 +313,9 @@ def test_every_data_file_ships_in_the_package_and_cites_its_source():
     names = {entry.name for entry in folder.iterdir()}
     assert "README.md" in names
     for name in names - {"README.md"}:
+        if name.endswith(".tsv"):  # XSPEC's component names: cites model.dat
+            assert "model.dat" in folder.joinpath(name).read_text("utf-8")
+            continue
         data = json.loads(folder.joinpath(name).read_text("utf-8"))
         cited = json.dumps(data.get("references", "")) + json.dumps(
             data.get("tables", "")

@@ -20,9 +20,12 @@ from specdsl.response.ogip import (
     EffectiveArea,
     Redistribution,
     Spectrum,
+    diagonal_redistribution,
+    file_kind,
     read_arf,
     read_pha,
     read_rmf,
+    split_row_suffix,
 )
 
 # Relative tolerance for two energy grids (ARF vs RMF) and for the contiguity of
@@ -43,6 +46,18 @@ MATCH_EXTENSIONS = {
 
 # The from_pha argument that overrides each header link.
 LINK_ARGUMENTS = {"RESPFILE": "rmf", "ANCRFILE": "arf", "BACKFILE": "background"}
+
+# rmf= value asking for an ideal detector on the ARF's grid (see from_pha).
+DIAGONAL = "diagonal"
+
+# What to do when a spectrum has no redistribution matrix, said in every such error.
+NO_MATRIX_HINT = (
+    "Fake it with a user-supplied RMF or RSP (rmf='file.rmf'; --rmf on the "
+    "command line), with rmf='diagonal' (an ideal detector: ARF bin i counted in "
+    "channel i, as Sherpa does with an ARF and no RMF; needs an ARF with one bin "
+    "per channel), or through the built-in default response "
+    "(Observation.default(exposure=...); no spectrum on the command line)"
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +93,7 @@ class Observation:
     first_channel: int = 1
     is_full_response: bool = False
     energy_index: np.ndarray | None = None
+    row: int | None = None
 
     def __post_init__(self):
         for name in _ARRAY_FIELDS:
@@ -110,18 +126,22 @@ class Observation:
     # ----------------------------------------------------------- constructors
 
     @classmethod
-    def from_pha(cls, path, *, rmf=None, arf=None, background=None, exposure=None):
-        """Read a type I PHA and the files its header links, resolved beside it.
+    def from_pha(
+        cls, path, *, rmf=None, arf=None, background=None, exposure=None, row=None
+    ):
+        """Read a PHA spectrum and the files its header links, resolved beside it.
 
         `rmf`, `arf`, `background` override RESPFILE/ANCRFILE/BACKFILE; pass
-        `arf=False` or `background=False` to ignore a link. `exposure` overrides
-        EXPOSURE (the background keeps its own).
+        `arf=False` or `background=False` to ignore a link. `rmf='diagonal'` fakes
+        through the ARF alone with an ideal (diagonal) redistribution, for data
+        whose RMF is not at hand. `exposure` overrides EXPOSURE (the background
+        keeps its own). `row` picks a spectrum of a type II file (1-based, or
+        ``path{n}``); a type II background file is read at the same row.
         """
-        path = Path(path)
-        spectrum = read_pha(path)
+        path, row = split_row_suffix(path, row)
+        spectrum = read_pha(path, row=row)
 
-        rmf_data = _load_rmf(path, spectrum, rmf)
-        arf_data = _load_arf(path, spectrum, arf, rmf_data)
+        rmf_data, arf_data = _load_response(path, spectrum, rmf, arf)
         _check_channels(spectrum, rmf_data)
 
         obs = _assemble(rmf_data, arf_data, _exposure(spectrum, exposure), spectrum)
@@ -134,11 +154,19 @@ class Observation:
 
     @classmethod
     def from_response(cls, rmf, arf=None, *, exposure: float = 1.0):
-        """An Observation from an RMF/RSP (and ARF) alone, with no spectrum."""
-        rmf_data = rmf if isinstance(rmf, Redistribution) else read_rmf(rmf)
+        """An Observation from an RMF/RSP (and ARF) alone, with no spectrum.
+
+        `rmf='diagonal'` with an ARF gives an ideal detector on the ARF's grid,
+        channels numbered from 1.
+        """
         arf_data = None
         if arf is not None and arf is not False:
             arf_data = arf if isinstance(arf, EffectiveArea) else read_arf(arf)
+        if _is_diagonal(rmf):
+            rmf_data = _diagonal(arf_data, 1, None)
+        else:
+            rmf_data = rmf if isinstance(rmf, Redistribution) else read_rmf(rmf)
+        if arf_data is not None:
             _check_full_response_arf(rmf_data, arf_data)
         return _assemble(rmf_data, arf_data, _checked_exposure(exposure, None), None)
 
@@ -253,6 +281,7 @@ def _spectrum_fields(spectrum: Spectrum) -> dict:
         "grouping": spectrum.grouping,
         "quality": spectrum.quality,
         "spectrum_path": spectrum.path,
+        "row": spectrum.row,
     }
 
 
@@ -395,7 +424,8 @@ def resolve_link(pha_path: Path, value: str, keyword: str) -> Path:
 
     Tries the name relative to the PHA's folder, then with '.gz' appended, then
     the bare file name beside the PHA (links written with a directory prefix);
-    '%match%' means the PHA's root name with the usual extension.
+    '%match%' means the PHA's root name with the usual extension. A trailing
+    row selector (``bkg.pha{2}``) is not part of the name: see `link_row`.
     """
     candidates = _link_candidates(pha_path, value, keyword)
     for candidate in candidates:
@@ -416,6 +446,12 @@ def resolve_link(pha_path: Path, value: str, keyword: str) -> Path:
     )
 
 
+def link_row(value: str) -> int | None:
+    """The row a link selects with XSPEC's ``{n}`` suffix (type II files), or None."""
+    match = re.search(r"\{\s*(\d+)\s*\}\s*$", value)
+    return None if match is None else int(match.group(1))
+
+
 def _link_candidates(pha_path: Path, value: str, keyword: str) -> list[Path]:
     """The paths to try for one link value, most literal first."""
     folder = pha_path.parent
@@ -426,9 +462,12 @@ def _link_candidates(pha_path: Path, value: str, keyword: str) -> list[Path]:
     value = re.sub(r"[\[{][^\]}]*[\]}]$", "", value.strip())  # drop [ext] / {row}
     named = Path(value).expanduser()
     named = named if named.is_absolute() else folder / named
-    candidates = [named, named.with_name(named.name + ".gz")]
     beside = folder / named.name
-    candidates += [beside, beside.with_name(beside.name + ".gz")]
+    candidates = []
+    for base in (named, beside):
+        candidates.append(base)
+        if not base.name.lower().endswith(".gz"):
+            candidates.append(base.with_name(base.name + ".gz"))
     return list(dict.fromkeys(candidates))
 
 
@@ -440,8 +479,43 @@ def _root_name(path: Path) -> str:
     return name.rsplit(".", 1)[0] if "." in name else name
 
 
+def _is_diagonal(rmf) -> bool:
+    return isinstance(rmf, str) and rmf.strip().lower() == DIAGONAL
+
+
+def _load_response(path: Path, spectrum: Spectrum, rmf, arf):
+    """The RMF and ARF (or None) of a spectrum, from arguments or header links."""
+    if _is_diagonal(rmf):
+        arf_data = _load_arf(path, spectrum, arf, None)
+        return _diagonal(arf_data, spectrum.first_channel, spectrum), arf_data
+    rmf_data = _load_rmf(path, spectrum, rmf)
+    return rmf_data, _load_arf(path, spectrum, arf, rmf_data)
+
+
+def _diagonal(arf: EffectiveArea | None, first_channel: int, spectrum):
+    """The ideal redistribution on the ARF's grid, checked against the spectrum."""
+    where = spectrum.path if spectrum is not None else "rmf='diagonal'"
+    if arf is None:
+        raise OGIPError(
+            where,
+            "rmf='diagonal' needs an ARF (arf=... or an ANCRFILE link): the ideal "
+            "detector puts each ARF energy bin in one channel",
+            field="ANCRFILE",
+        )
+    if spectrum is not None and arf.energy_lo.size != spectrum.n_channels:
+        raise OGIPError(
+            arf.path,
+            f"rmf='diagonal' needs an ARF with one energy bin per channel: ARF "
+            f"{_name(arf.path)} has {arf.energy_lo.size} bins but PHA "
+            f"{_name(spectrum.path)} has {spectrum.n_channels} channels",
+            field="DETCHANS",
+        )
+    return diagonal_redistribution(arf, first_channel)
+
+
 def _load_rmf(path: Path, spectrum: Spectrum, rmf) -> Redistribution:
-    """The RMF from the argument, else from RESPFILE."""
+    """The RMF from the argument, else from RESPFILE; a clear error when there is
+    none, saying how to fake the spectrum all the same."""
     if isinstance(rmf, Redistribution):
         return rmf
     if rmf is not None and rmf is not False:
@@ -450,15 +524,27 @@ def _load_rmf(path: Path, spectrum: Spectrum, rmf) -> Redistribution:
     if spectrum.respfile is None:
         raise OGIPError(
             path,
-            "no response: RESPFILE is 'none', blank or absent; pass rmf=... "
-            "(and arf=... if needed)",
+            "no redistribution matrix: RESPFILE is 'none', blank or absent. "
+            + NO_MATRIX_HINT,
             field="RESPFILE",
         )
-    resolved = resolve_link(path, spectrum.respfile, "RESPFILE")
+    try:
+        resolved = resolve_link(path, spectrum.respfile, "RESPFILE")
+    except OGIPError as missing:
+        tried = ", ".join(
+            c.name for c in _link_candidates(path, spectrum.respfile, "RESPFILE")
+        )
+        raise OGIPError(
+            path,
+            f"no redistribution matrix: RESPFILE of {path.name} names "
+            f"'{spectrum.respfile}', which is not there (tried {tried}). "
+            + NO_MATRIX_HINT,
+            field="RESPFILE",
+        ) from missing
     return read_rmf(resolved, origin=f"RESPFILE of {path.name}")
 
 
-def _load_arf(path: Path, spectrum: Spectrum, arf, rmf: Redistribution):
+def _load_arf(path: Path, spectrum: Spectrum, arf, rmf: Redistribution | None):
     """The ARF from the argument, else from ANCRFILE; None for a full RSP link."""
     if arf is False:
         return None
@@ -468,14 +554,16 @@ def _load_arf(path: Path, spectrum: Spectrum, arf, rmf: Redistribution):
             if isinstance(arf, EffectiveArea)
             else read_arf(arf, origin="arf argument")
         )
-        _check_full_response_arf(rmf, data)
+        if rmf is not None:
+            _check_full_response_arf(rmf, data)
         return data
 
     if spectrum.ancrfile is None:
         return None
     resolved = resolve_link(path, spectrum.ancrfile, "ANCRFILE")
     data = read_arf(resolved, origin=f"ANCRFILE of {path.name}")
-    _check_full_response_arf(rmf, data)
+    if rmf is not None:
+        _check_full_response_arf(rmf, data)
     return data
 
 
@@ -484,27 +572,23 @@ def _load_background(path: Path, spectrum: Spectrum, background, source: Observa
 
     A BACKFILE naming the source file itself means the background is the
     HDUCLAS2='BKG' SPECTRUM extension of the same file (Chandra CSC products).
-    The background's own RESPFILE/ANCRFILE are not read: the background shares
-    the source response arrays (no copy).
+    A type II background file is read at the row of the source spectrum (or
+    the row its ``{n}`` suffix names); a type II grating row without BACKFILE
+    uses its own BACKGROUND_UP/DOWN columns. The background's own
+    RESPFILE/ANCRFILE are not read: it shares the source response (no copy).
     """
     if background is False:
         return None
     if isinstance(background, Observation):
         return background
-    if background is not None:
-        bkg_path, origin = Path(background), "background argument"
-    elif spectrum.backfile is not None:
-        bkg_path = resolve_link(path, spectrum.backfile, "BACKFILE")
-        origin = f"BACKFILE of {path.name}"
-    else:
+    bkg = _read_background(path, spectrum, background)
+    if bkg is None:
         return None
 
-    same_file = bkg_path.resolve() == path.resolve()
-    bkg = read_pha(bkg_path, background=same_file, origin=origin)
     if bkg.n_channels != source.n_channels:
         raise OGIPError(
-            bkg_path,
-            f"channel counts differ: background {_name(bkg_path)} has "
+            bkg.path,
+            f"channel counts differ: background {_name(bkg.path)} has "
             f"{bkg.n_channels} channels but source {_name(path)} has "
             f"{source.n_channels}",
             field="DETCHANS",
@@ -518,3 +602,29 @@ def _load_background(path: Path, spectrum: Spectrum, background, source: Observa
         background_path=None,
         **fields,
     )
+
+
+def _read_background(path: Path, spectrum: Spectrum, background) -> Spectrum | None:
+    """The background spectrum named by the argument, BACKFILE or the row itself."""
+    row = None
+    if background is not None:
+        bkg_path, row = split_row_suffix(background, None)
+        origin = "background argument"
+    elif spectrum.backfile is not None:
+        bkg_path = resolve_link(path, spectrum.backfile, "BACKFILE")
+        row = link_row(spectrum.backfile)
+        origin = f"BACKFILE of {path.name}"
+    elif spectrum.has_background_columns:
+        return read_pha(path, background=True, row=spectrum.row)
+    else:
+        return None
+
+    same_file = bkg_path.resolve() == path.resolve()
+    if row is None and spectrum.row is not None and _is_type_ii_file(bkg_path):
+        row = spectrum.row
+    return read_pha(bkg_path, background=same_file, origin=origin, row=row)
+
+
+def _is_type_ii_file(path: Path) -> bool:
+    """Whether a (background) PHA file is type II, judged from its headers."""
+    return file_kind(path) == "pha2"

@@ -1,14 +1,21 @@
-"""Readers for OGIP spectral files: RMF/RSP (+EBOUNDS), ARF and type I PHA.
+"""Readers for OGIP spectral files: RMF/RSP (+EBOUNDS), ARF and PHA type I and II.
 
 The formats follow OGIP/92-007 (PHA) and CAL/GEN/92-002 (RMF, ARF). Every reader
 returns plain numpy arrays in keV, cm^2 and counts, and turns every problem with
 the file into an `OGIPError` naming the file and the field at fault.
+
+PHA type II files hold several spectra, one per row; `read_pha(path, row=n)`
+reads row n (1-based, XSPEC's ``file{n}``), `pha_rows(path)` lists them. XSPEC
+table models (atable/mtable files) are recognised and refused with a pointer to
+the model syntax, since they are models, not data (`file_kind`).
 """
 
 from __future__ import annotations
 
+import gzip
 import re
 import warnings
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +34,21 @@ TYPE_II_MARKERS = ("TYPE:II", "TYPEII", "TYPE II")
 # A pure redistribution element is a probability; float32 storage can round it a
 # hair above 1, so only values clearly above 1 mean "area is folded in".
 FULL_RESPONSE_THRESHOLD = 1.0 + 1e-5
+
+# A row of a redistribution matrix (HDUCLAS3=REDIST or DETECTOR) is a probability
+# and sums to at most 1. Real calibration files overshoot a little: the ACIS RMFs
+# in the test data reach 1.0014 (CDF-S, acis_extract) and 1.0088 (Cycle 15 canned
+# RMF), from float32 rounding and the RMF generator. Only sums clearly above that,
+# more than 10 % over, are refused as a broken file.
+REDIST_ROW_SUM_LIMIT = 1.1
+
+# Responses are folded as dense matrices. One larger than this many elements
+# (1 GiB as float64) is refused with a clear message instead of exhausting memory:
+# a 16384-channel grating or 60000-channel calorimeter response is far beyond it.
+MAX_DENSE_ELEMENTS = 2**27
+
+# Per-row columns that identify a spectrum of a type II file, listed in messages.
+ROW_LABELS = ("SPEC_NUM", "ROWID", "SPEC_ID", "TG_M", "TG_PART", "TG_SRCID", "TIME")
 
 _MISSING = object()
 
@@ -68,10 +90,13 @@ class EffectiveArea:
 
 @dataclass(frozen=True, eq=False)
 class Spectrum:
-    """A type I PHA spectrum mapped onto the full channel range first..first+n-1.
+    """One PHA spectrum mapped onto the full channel range first..first+n-1.
 
     Channels absent from the file get zero counts and QUALITY 1 (bad), so that
-    `present` tells which rows the file really listed.
+    `present` tells which rows the file really listed. `row` is the 1-based row
+    of a type II file (None for type I); `e_min`/`e_max` are the file's own
+    EBOUNDS when it carries one (Fermi GBM); `has_background_columns` says that
+    a type II grating row holds its background in BACKGROUND_UP/DOWN.
     """
 
     path: Path
@@ -94,6 +119,10 @@ class Spectrum:
     corrfile: str | None
     hduclas2: str | None
     keywords: dict = field(default_factory=dict)
+    row: int | None = None
+    e_min: np.ndarray | None = None
+    e_max: np.ndarray | None = None
+    has_background_columns: bool = False
 
     @property
     def n_channels(self) -> int:
@@ -103,31 +132,65 @@ class Spectrum:
 # --------------------------------------------------------------------------- files
 
 
+# What reading a broken file can raise from astropy, numpy, gzip and zlib.
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    zlib.error,
+    fits.VerifyError,
+)
+
+# Words in astropy's warnings that mean the file is cut short or damaged.
+_DAMAGE_WORDS = ("truncated", "corrupt", "not multiple of 2880")
+
+
 @contextmanager
 def open_fits(path, origin: str | None = None) -> Iterator[fits.HDUList]:
     """Open a FITS file (gzip detected by content), raising OGIPError when unusable.
 
     `origin` says where the name came from ("RESPFILE of obs.pha") for the message.
+    A file astropy reports as truncated or corrupt is refused here, before any
+    of its tables is read.
     """
     path = Path(path)
     where = f" ({origin})" if origin else ""
     if not path.is_file():
         raise OGIPError(path, f"file not found{where}", field=_origin_field(origin))
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AstropyWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AstropyWarning)
         try:
             hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
-        except Exception as exc:  # astropy raises OSError, ValueError, TypeError...
-            raise OGIPError(path, f"not a readable FITS file{where}: {exc}") from exc
+        except _READ_ERRORS as exc:
+            raise OGIPError(
+                path, f"not a readable FITS file{where} (truncated or corrupt?): {exc}"
+            ) from exc
         try:
+            _refuse_damaged(path, caught, where)
             yield hdul
         except OGIPError:
             raise
-        except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
-            raise OGIPError(path, f"could not read the file{where}: {exc}") from exc
+        except _READ_ERRORS as exc:
+            raise OGIPError(
+                path, f"could not read the file{where} (damaged?): {exc}"
+            ) from exc
         finally:
             hdul.close()
+
+
+def _refuse_damaged(path, caught, where: str) -> None:
+    """Raise when astropy warned, while opening, that the file is cut or damaged."""
+    for warning in caught:
+        text = str(warning.message)
+        if any(word in text for word in _DAMAGE_WORDS):
+            first_line = text.strip().splitlines()[0]
+            raise OGIPError(
+                path, f"the file is truncated or corrupt{where}: {first_line}"
+            )
 
 
 def _origin_field(origin: str | None) -> str | None:
@@ -158,13 +221,85 @@ def find_table(
         ):
             return hdu
 
-    names = ", ".join(h.name for h in hdul[1:]) or "none"
+    refuse_table_model(hdul, path, f"a file with a {what or extnames[0]} extension")
+    _refuse_wrong_hdu_type(hdul, path, extnames)
     raise OGIPError(
         path,
         f"no {what or extnames[0]} extension (looked for EXTNAME "
-        f"{' or '.join(repr(n) for n in extnames)}; the file has: {names})",
+        f"{' or '.join(repr(n) for n in extnames)}; the file has: "
+        f"{_hdu_names(hdul)})",
         field=extnames[0],
     )
+
+
+def refuse_damaged_gzip(path) -> None:
+    """Raise when a gzip-compressed file's stream ends early or is corrupt.
+
+    astropy reads a cut gzip stream as a FITS file that simply has fewer
+    extensions, so a missing extension in a gzip file is checked here before
+    it is reported as missing.
+    """
+    path = Path(path)
+    with open(path, "rb") as raw:
+        if raw.read(2) != b"\x1f\x8b":
+            return
+    try:
+        with gzip.open(path, "rb") as stream:
+            while stream.read(1 << 22):
+                pass
+    except (OSError, EOFError, zlib.error) as exc:
+        raise OGIPError(
+            path, f"the gzip-compressed file is truncated or corrupt: {exc}"
+        ) from exc
+
+
+def _hdu_names(hdul) -> str:
+    """The extension names, or a hint that a file with none may be cut short."""
+    names = ", ".join(h.name or "(unnamed)" for h in hdul[1:])
+    return names or "no extensions at all: truncated?"
+
+
+def _refuse_wrong_hdu_type(hdul, path, extnames: tuple[str, ...]) -> None:
+    """An extension with the wanted name that is not a binary table is an error;
+    so is a damaged file (cut gzip stream, unreadable extension header)."""
+    refuse_damaged_gzip(path)
+    for hdu in hdul[1:]:
+        if hdu.name.strip().upper() not in extnames:
+            continue
+        kind = type(hdu).__name__
+        if kind.startswith("_"):  # astropy's classes for headers it cannot parse
+            raise OGIPError(
+                path,
+                f"extension {hdu.name} has a corrupt or non-standard header "
+                f"(astropy reads it as {kind})",
+                field=hdu.name.strip().upper(),
+            )
+        raise OGIPError(
+            path,
+            f"extension {hdu.name} is not a binary table (BINTABLE) as OGIP "
+            f"requires, but {kind}",
+            field=hdu.name.strip().upper(),
+        )
+
+
+def refuse_table_model(hdul, path, wanted: str) -> None:
+    """Raise a clear error when the file is an XSPEC table model, not `wanted`."""
+    kind = _table_model_kind(hdul)
+    if kind is not None:
+        raise OGIPError(
+            path,
+            f"this is an XSPEC table model ({kind}), not {wanted}; a table model "
+            f"is used inside a model expression, e.g. {kind}{{{Path(path).name}}}",
+            field="HDUCLAS1",
+        )
+
+
+def _table_model_kind(hdul) -> str | None:
+    """'atable' or 'mtable' for an XSPEC table model file, else None."""
+    primary = hdul[0].header
+    if str(primary.get("HDUCLAS1", "")).strip().upper() != "XSPEC TABLE MODEL":
+        return None
+    return "atable" if primary.get("ADDMODEL") is True else "mtable"
 
 
 def column(hdu: fits.BinTableHDU, name: str, path) -> np.ndarray:
@@ -266,13 +401,17 @@ def _build_redistribution(path, primary, matrix_hdu, ebounds_hdu) -> Redistribut
     # Known limitation: matrix column k is EBOUNDS row k. When the file numbers
     # them differently (Swift BAT survey RSP: EBOUNDS 1..8, F_CHAN from 0),
     # `channels` keeps EBOUNDS' numbers and `first_channel` F_CHAN's.
+    check_dense_size(path, energy_lo.size, n_channels)
     first_channel = _first_matrix_channel(path, matrix_hdu)
     matrix = dense_matrix(path, matrix_hdu, n_channels, first_channel)
+    if matrix.min(initial=0.0) < 0:
+        row = int(np.argwhere(matrix < 0)[0][0])
+        raise OGIPError(
+            path, f"row {row}: negative response value in MATRIX", field="MATRIX"
+        )
 
     hduclas3 = str(matrix_hdu.header.get("HDUCLAS3", "")).strip().upper()
-    is_full = hduclas3 == "FULL" or bool(
-        matrix.max(initial=0.0) > FULL_RESPONSE_THRESHOLD
-    )
+    is_full = _is_full_response(path, hduclas3, matrix)
     keywords = _info_keywords(matrix_hdu.header, ebounds_hdu.header, primary.header)
 
     return Redistribution(
@@ -285,6 +424,74 @@ def _build_redistribution(path, primary, matrix_hdu, ebounds_hdu) -> Redistribut
         e_max=e_max,
         first_channel=first_channel,
         is_full_response=is_full,
+        keywords=keywords,
+    )
+
+
+def _is_full_response(path, hduclas3: str, matrix: np.ndarray) -> bool:
+    """Whether the area is folded in (RSP), refusing a REDIST matrix that sums > 1.
+
+    HDUCLAS3=FULL, or elements above 1, or (for an unlabelled matrix) rows summing
+    clearly above 1 mean a full response. A matrix that says it is a pure
+    redistribution (REDIST, DETECTOR) with rows summing to more than
+    REDIST_ROW_SUM_LIMIT is broken: folding an ARF through it would create photons.
+    """
+    if hduclas3 == "FULL":
+        return True
+    row_sums = matrix.sum(axis=1)
+    peak = float(row_sums.max(initial=0.0))
+    if hduclas3 in ("REDIST", "DETECTOR") and peak > REDIST_ROW_SUM_LIMIT:
+        row = int(np.argmax(row_sums))
+        raise OGIPError(
+            path,
+            f"row {row} of the redistribution matrix sums to {peak:.4g}, but "
+            f"HDUCLAS3={hduclas3} says each row is a probability (sum <= 1; real "
+            f"RMFs reach 1.009, refused above {REDIST_ROW_SUM_LIMIT}); if the "
+            "effective area is folded in, the file should say HDUCLAS3='FULL'",
+            field="MATRIX",
+        )
+    if matrix.max(initial=0.0) > FULL_RESPONSE_THRESHOLD:
+        return True
+    return peak > REDIST_ROW_SUM_LIMIT
+
+
+def check_dense_size(path, n_energy: int, n_channels: int) -> None:
+    """Refuse a response too large to fold as a dense matrix (MAX_DENSE_ELEMENTS)."""
+    elements = int(n_energy) * int(n_channels)
+    if elements > MAX_DENSE_ELEMENTS:
+        raise OGIPError(
+            path,
+            f"a {n_energy} x {n_channels} response needs {elements * 8 / 2**30:.1f} "
+            f"GiB as a dense float64 matrix, above specdsl's limit of "
+            f"{MAX_DENSE_ELEMENTS * 8 / 2**30:.0f} GiB (known limitation: responses "
+            "are folded as dense matrices; a sparse fold is not implemented yet)",
+            field="MATRIX",
+        )
+
+
+def diagonal_redistribution(arf: EffectiveArea, first_channel: int = 1):
+    """An ideal detector on the ARF's grid: energy bin i lands wholly in channel i.
+
+    This is what Sherpa does with an ARF and no RMF (and XSPEC's dummy
+    response with a delta-function redistribution): no energy resolution, the
+    channel boundaries (EBOUNDS) are the ARF's energy bins. Useful when the real
+    RMF is not at hand and the ARF has one bin per spectral channel (NuSTAR,
+    XMM-MOS, Chandra grating ARFs).
+    """
+    n = int(arf.energy_lo.size)
+    check_dense_size(arf.path, n, n)
+    matrix = np.eye(n, dtype=np.float64)
+    keywords = dict(arf.keywords)
+    return Redistribution(
+        path=None,
+        energy_lo=arf.energy_lo,
+        energy_hi=arf.energy_hi,
+        matrix=matrix,
+        channels=np.arange(first_channel, first_channel + n, dtype=np.int64),
+        e_min=np.asarray(arf.energy_lo, dtype=np.float64),
+        e_max=np.asarray(arf.energy_hi, dtype=np.float64),
+        first_channel=first_channel,
+        is_full_response=False,
         keywords=keywords,
     )
 
@@ -449,18 +656,37 @@ def dense_matrix(path, hdu, n_channels: int, first_channel: int) -> np.ndarray:
     g_col, g_src = g_col + cut_low, g_src + cut_low
 
     g_dst = g_row * n_channels + g_col
+    dense = np.zeros(n_energy * n_channels, dtype=np.float64)
+    if g_len.size and g_len.sum() >= LONG_GROUPS * g_len.size:
+        _copy_long_groups(dense, flat, g_dst, g_src, g_len)
+    else:
+        _scatter_short_groups(dense, flat, g_dst, g_src, g_len)
+    if not np.all(np.isfinite(dense)):
+        raise OGIPError(path, "non-finite value in MATRIX", field="MATRIX")
+    return dense.reshape(n_energy, n_channels)
+
+
+# Mean channels per group above which copying group by group beats building
+# index arrays (HRC-I: 17 M elements in 17 k groups; index arrays cost 3 x 140 MB).
+LONG_GROUPS = 32
+
+
+def _copy_long_groups(dense, flat, g_dst, g_src, g_len) -> None:
+    """Add each group's run of values into place with one slice copy per group."""
+    for dst, src, n in zip(g_dst.tolist(), g_src.tolist(), g_len.tolist(), strict=True):
+        if n:
+            dense[dst : dst + n] += flat[src : src + n]
+
+
+def _scatter_short_groups(dense, flat, g_dst, g_src, g_len) -> None:
+    """Place many short groups at once through flat index arrays."""
     ramp = _ramp(g_len)
     dst = ramp + np.repeat(g_dst, g_len)
     values = flat[ramp + np.repeat(g_src, g_len)]
-    if not np.all(np.isfinite(values)):
-        raise OGIPError(path, "non-finite value in MATRIX", field="MATRIX")
-
-    dense = np.zeros(n_energy * n_channels, dtype=np.float64)
     if _groups_disjoint(g_dst, g_len):
         dense[dst] = values
     else:
         np.add.at(dense, dst, values)
-    return dense.reshape(n_energy, n_channels)
 
 
 def _check_row_lengths(path, row_total: np.ndarray, row_lengths: np.ndarray) -> None:
@@ -505,17 +731,93 @@ def read_arf(path, *, origin: str | None = None) -> EffectiveArea:
 # ----------------------------------------------------------------------------- PHA
 
 
-def read_pha(path, *, background: bool = False, origin: str | None = None) -> Spectrum:
-    """Read a type I PHA spectrum onto its full channel range.
+def read_pha(
+    path, *, background: bool = False, origin: str | None = None, row=None
+) -> Spectrum:
+    """Read one PHA spectrum (type I, or one row of type II) onto its channel range.
 
     With `background=True` a SPECTRUM extension with HDUCLAS2='BKG' is preferred,
-    which is how Chandra CSC files carry their background inside the source file.
+    which is how Chandra CSC files carry their background inside the source file;
+    a type II grating row without one gives its BACKGROUND_UP + BACKGROUND_DOWN
+    columns instead (BACKSCAL = BACKSCUP + BACKSCDN, as Sherpa combines them).
+    `row` picks a type II spectrum: a 1-based row number (XSPEC's ``file{n}``;
+    also accepted as a ``{n}`` suffix of the path) or a mapping of column values
+    such as ``{"TG_M": 1, "TG_PART": 2}`` that matches exactly one row.
     """
-    path = Path(path)
+    path, row = split_row_suffix(path, row)
     with open_fits(path, origin) as hdul:
+        refuse_table_model(hdul, path, "a spectrum")
         hdu = _spectrum_hdu(hdul, path, background)
-        _refuse_type_ii(path, hdu)
-        return _build_spectrum(path, hdul[0].header, hdu)
+        index = _select_row(path, hdu, row)
+        own_ebounds = _own_ebounds(hdul, path)
+        use_bkg_columns = (
+            background
+            and not _is_bkg(hdu)
+            and _has_column(hdu, "BACKGROUND_UP")
+            and _has_column(hdu, "BACKGROUND_DOWN")
+        )
+        table = _Table(path, hdu, index)
+        return _build_spectrum(table, hdul[0].header, own_ebounds, use_bkg_columns)
+
+
+def pha_rows(path) -> list[dict]:
+    """One dict per spectrum of a PHA file: its 1-based row and identifying values.
+
+    A type I file gives one entry; a type II file one per row, with SPEC_NUM,
+    TG_M, TG_PART, ROWID, TIME ... where the table has them.
+    """
+    path, _ = split_row_suffix(path, None)
+    with open_fits(path) as hdul:
+        refuse_table_model(hdul, path, "a spectrum")
+        hdu = _spectrum_hdu(hdul, path, False)
+        if not is_type_ii(hdu):
+            return [{"row": None}]
+        return [{"row": i + 1, **_row_label(hdu, i)} for i in range(_n_rows(hdu))]
+
+
+def split_row_suffix(path, row):
+    """XSPEC's ``file{n}`` row syntax: the bare path and the row, when not a file."""
+    path = Path(path)
+    match = re.fullmatch(r"(.*)\{\s*(\d+)\s*\}", path.name)
+    if match is None or path.is_file():
+        return path, row
+    if row is not None and row != int(match.group(2)):
+        raise OGIPError(
+            path, f"row given twice: {{{match.group(2)}}} and row={row!r}", field="row"
+        )
+    return path.with_name(match.group(1)), int(match.group(2))
+
+
+def file_kind(path) -> str:
+    """What an OGIP file holds: 'pha1', 'pha2', 'rmf', 'rsp', 'arf', 'atable',
+    'mtable', or 'unknown' (read from the headers only)."""
+    path, _ = split_row_suffix(path, None)
+    with open_fits(path) as hdul:
+        table_kind = _table_model_kind(hdul)
+        if table_kind is not None:
+            return table_kind
+        for hdu in hdul[1:]:
+            kind = _hdu_kind(hdu)
+            if kind is not None:
+                return kind
+    return "unknown"
+
+
+def _hdu_kind(hdu) -> str | None:
+    """The kind of one extension, by EXTNAME and HDUCLASn, or None."""
+    if not isinstance(hdu, fits.BinTableHDU):
+        return None
+    name = hdu.name.strip().upper()
+    hduclas = {
+        i: str(hdu.header.get(f"HDUCLAS{i}", "")).strip().upper() for i in (1, 2, 3)
+    }
+    if name in MATRIX_EXTNAMES or hduclas[2] == "RSP_MATRIX":
+        return "rsp" if hduclas[3] == "FULL" else "rmf"
+    if name == "SPECRESP" or hduclas[2] == "SPECRESP":
+        return "arf"
+    if name == "SPECTRUM" or _is_spectrum_table(hdu):
+        return "pha2" if is_type_ii(hdu) else "pha1"
+    return None
 
 
 def _spectrum_hdu(hdul, path, background: bool) -> fits.BinTableHDU:
@@ -527,16 +829,19 @@ def _spectrum_hdu(hdul, path, background: bool) -> fits.BinTableHDU:
         and (h.name.strip().upper() == "SPECTRUM" or _is_spectrum_table(h))
     ]
     if not candidates:
-        names = ", ".join(h.name for h in hdul[1:]) or "none"
+        _refuse_wrong_hdu_type(hdul, path, ("SPECTRUM",))
         raise OGIPError(
-            path, f"no SPECTRUM extension (the file has: {names})", field="SPECTRUM"
+            path,
+            f"no SPECTRUM extension (the file has: {_hdu_names(hdul)})",
+            field="SPECTRUM",
         )
 
-    def is_bkg(h) -> bool:
-        return str(h.header.get("HDUCLAS2", "")).strip().upper() == "BKG"
-
-    preferred = [h for h in candidates if is_bkg(h) == background]
+    preferred = [h for h in candidates if _is_bkg(h) == background]
     return (preferred or candidates)[0]
+
+
+def _is_bkg(hdu) -> bool:
+    return str(hdu.header.get("HDUCLAS2", "")).strip().upper() == "BKG"
 
 
 def _is_spectrum_table(hdu) -> bool:
@@ -546,32 +851,179 @@ def _is_spectrum_table(hdu) -> bool:
     return hduclas1 == "SPECTRUM" and ("COUNTS" in names or "RATE" in names)
 
 
-def _refuse_type_ii(path, hdu) -> None:
-    """Raise a clear error for PHA type II files, which are not read as input yet."""
+def is_type_ii(hdu) -> bool:
+    """A PHA type II table: HDUCLAS3/4 say so, or COUNTS/RATE is a vector column."""
     classes = {str(hdu.header.get(f"HDUCLAS{i}", "")).strip().upper() for i in (3, 4)}
-    names = _column_names(hdu)
-    data_col = "COUNTS" if "COUNTS" in names else ("RATE" if "RATE" in names else None)
-    vector = data_col is not None and np.ndim(hdu.data[data_col]) > 1
+    if classes & set(TYPE_II_MARKERS):
+        return True
+    for name in ("COUNTS", "RATE"):
+        if _has_column(hdu, name):
+            return _column_width(hdu, name) is not None
+    return False
 
-    if classes & set(TYPE_II_MARKERS) or vector:
+
+def _column_width(hdu, name: str) -> int | None:
+    """The repeat count of a vector column (e.g. 8192 for '8192I'), None if scalar."""
+    col = hdu.columns[_column_names(hdu).index(name)]
+    match = re.match(r"^\s*(\d*)", str(col.format))
+    repeat = int(match.group(1)) if match and match.group(1) else 1
+    has_dim = col.dim is not None and str(col.dim).strip() not in ("", "(1)")
+    return repeat if repeat > 1 or has_dim else None
+
+
+def _n_rows(hdu) -> int:
+    return 0 if hdu.data is None else len(hdu.data)
+
+
+def _select_row(path, hdu, row) -> int | None:
+    """The 0-based row to read from a type II table; None for type I."""
+    if not is_type_ii(hdu):
+        if row not in (None, 1):
+            raise OGIPError(
+                path,
+                f"row={row!r} given, but this is a PHA type I file (one spectrum)",
+                field="row",
+            )
+        return None
+
+    n = _n_rows(hdu)
+    if n == 0:
+        raise OGIPError(path, "the type II SPECTRUM table has no rows", field="row")
+    if row is None:
+        if n == 1:
+            return 0
         raise OGIPError(
             path,
-            "PHA type II (several spectra in one table) is not supported as input yet; "
-            "split it into type I files (e.g. with ftools/CIAO) and read one of those",
-            field="HDUCLAS4",
+            f"this PHA type II file holds {n} spectra; choose one with row=1..{n} "
+            f"(XSPEC's '{path.name}{{n}}'). {_rows_listing(hdu)}",
+            field="row",
+        )
+    if isinstance(row, dict):
+        return _row_by_values(path, hdu, row)
+    if isinstance(row, bool) or not isinstance(row, (int, np.integer)):
+        raise OGIPError(path, f"row must be a whole number, not {row!r}", field="row")
+    if not 1 <= row <= n:
+        raise OGIPError(
+            path,
+            f"row {row} does not exist: the file holds {n} spectra (rows 1..{n})",
+            field="row",
+        )
+    return int(row) - 1
+
+
+def _row_by_values(path, hdu, wanted: dict) -> int:
+    """The one row whose columns equal the wanted values (e.g. TG_M, TG_PART)."""
+    matches = np.ones(_n_rows(hdu), dtype=bool)
+    for name, value in wanted.items():
+        key = str(name).upper()
+        _require_column(hdu, key, path)
+        matches &= np.asarray(hdu.data[key]) == value
+    found = np.flatnonzero(matches)
+    if found.size != 1:
+        raise OGIPError(
+            path,
+            f"row={wanted!r} matches {found.size} spectra, not exactly one. "
+            f"{_rows_listing(hdu)}",
+            field="row",
+        )
+    return int(found[0])
+
+
+def _rows_listing(hdu, limit: int = 12) -> str:
+    """'Rows: 1 (TG_M=-3, TG_PART=1), 2 (...)', the first `limit` of them."""
+    n = _n_rows(hdu)
+    shown = []
+    for i in range(min(n, limit)):
+        label = ", ".join(f"{k}={v}" for k, v in _row_label(hdu, i).items())
+        shown.append(f"{i + 1} ({label})" if label else str(i + 1))
+    more = f", ... ({n - limit} more)" if n > limit else ""
+    return "Rows: " + ", ".join(shown) + more
+
+
+def _row_label(hdu, index: int) -> dict:
+    """The identifying per-row values of one row (SPEC_NUM, TG_M, ROWID ...)."""
+    label = {}
+    for name in ROW_LABELS:
+        if _has_column(hdu, name) and _column_width(hdu, name) is None:
+            value = np.asarray(hdu.data[name][index]).reshape(-1)
+            if value.size == 1:
+                item = value[0].item()
+                label[name] = item.strip() if isinstance(item, str) else item
+    return label
+
+
+def _own_ebounds(hdul, path):
+    """(channels, e_min, e_max) of an EBOUNDS extension inside the PHA file, or None."""
+    for hdu in hdul[1:]:
+        if isinstance(hdu, fits.BinTableHDU) and hdu.name.strip().upper() == "EBOUNDS":
+            return _read_ebounds(path, hdu)
+    return None
+
+
+class _Table:
+    """A SPECTRUM table seen as one spectrum: whole columns (type I) or one row.
+
+    For a type II row, a vector column gives that row's per-channel values and a
+    scalar column a per-spectrum value that plays the part of a keyword.
+    """
+
+    def __init__(self, path: Path, hdu: fits.BinTableHDU, index: int | None):
+        self.path = path
+        self.hdu = hdu
+        self.header = hdu.header
+        self.index = index
+
+    @property
+    def where(self) -> str:
+        """' (row n)' for messages about a type II row, '' for type I."""
+        return "" if self.index is None else f" (row {self.index + 1})"
+
+    def has(self, name: str) -> bool:
+        return _has_column(self.hdu, name)
+
+    def get(self, name: str) -> np.ndarray:
+        """The column's values for this spectrum (0-d for a per-row scalar)."""
+        _require_column(self.hdu, name, self.path)
+        values = self.hdu.data[name]
+        return np.asarray(values if self.index is None else values[self.index])
+
+    def per_channel(self, name: str) -> bool:
+        """Whether the column holds one value per channel for this spectrum."""
+        return self.has(name) and (
+            self.index is None or _column_width(self.hdu, name) is not None
         )
 
+    def number(self, name: str) -> float | None:
+        """A per-spectrum number: a per-row scalar column, else the keyword."""
+        if self.has(name) and not self.per_channel(name):
+            value = float(np.asarray(self.get(name)).reshape(-1)[0])
+            if not np.isfinite(value):
+                raise OGIPError(
+                    self.path, f"{name}{self.where} is {value}, not finite", field=name
+                )
+            return value
+        return _optional_float(self.path, self.header, name)
 
-def _build_spectrum(path, primary_header, hdu) -> Spectrum:
-    """Map the table rows onto the full channel range and collect its keywords."""
-    header = hdu.header
-    file_channels = np.asarray(column(hdu, "CHANNEL", path), dtype=np.int64)
-    first = _first_pha_channel(hdu, file_channels)
+    def text(self, name: str) -> str | None:
+        """A link (RESPFILE ...): a per-row string column, else the keyword."""
+        if self.has(name) and self.index is not None:
+            value = self.get(name).reshape(-1)
+            return _link_text(value[0] if value.size else None)
+        return link_value(self.header, name)
+
+
+def _build_spectrum(
+    table: _Table, primary_header, own_ebounds, use_bkg_columns: bool
+) -> Spectrum:
+    """Map the spectrum's channels onto the full range and collect its keywords."""
+    path, header = table.path, table.header
+    raw, is_rate = _counts(table, use_bkg_columns)
+    file_channels = _file_channels(table, raw.size, own_ebounds)
+    first = _first_pha_channel(table, file_channels)
     detchans = _detchans(path, header, file_channels, first)
     index = file_channels - first
 
-    exposure = _optional_float(path, header, "EXPOSURE")
-    raw, is_rate = _counts_column(path, hdu)
+    exposure = _exposure_value(table)
     if is_rate:
         if exposure is None:
             raise OGIPError(
@@ -581,35 +1033,129 @@ def _build_spectrum(path, primary_header, hdu) -> Spectrum:
 
     present = np.zeros(detchans, dtype=bool)
     present[index] = True
-    counts = _spread(raw, index, detchans, fill=0.0)
+    backscal = (
+        _background_backscal(table)
+        if use_bkg_columns
+        else _scale(table, "BACKSCAL", index, detchans, default=1.0)
+    )
 
     return Spectrum(
         path=path,
         channels=np.arange(first, first + detchans, dtype=np.int64),
-        counts=counts,
+        counts=_spread(raw, index, detchans, fill=0.0),
         is_rate=is_rate,
         exposure=exposure,
-        backscal=_scale(path, hdu, "BACKSCAL", index, detchans, default=1.0),
-        areascal=_scale(path, hdu, "AREASCAL", index, detchans, default=1.0),
-        corrscal=_scale(path, hdu, "CORRSCAL", index, detchans, default=0.0),
-        grouping=_grouping(hdu, index, detchans),
-        quality=_quality(hdu, index, detchans, present),
+        backscal=backscal,
+        areascal=_scale(table, "AREASCAL", index, detchans, default=1.0),
+        corrscal=_scale(table, "CORRSCAL", index, detchans, default=0.0),
+        grouping=_grouping(table, index, detchans),
+        quality=_quality(table, index, detchans, present),
         present=present,
-        poisserr=_poisserr(hdu),
+        poisserr=True if use_bkg_columns else _poisserr(table),
         first_channel=first,
         detchans=detchans,
-        respfile=link_value(header, "RESPFILE"),
-        ancrfile=link_value(header, "ANCRFILE"),
-        backfile=link_value(header, "BACKFILE"),
-        corrfile=link_value(header, "CORRFILE"),
-        hduclas2=(str(header.get("HDUCLAS2", "")).strip().upper() or None),
+        respfile=table.text("RESPFILE"),
+        ancrfile=table.text("ANCRFILE"),
+        backfile=None if use_bkg_columns else table.text("BACKFILE"),
+        corrfile=table.text("CORRFILE"),
+        hduclas2="BKG"
+        if use_bkg_columns
+        else (str(header.get("HDUCLAS2", "")).strip().upper() or None),
         keywords=_info_keywords(header, primary_header),
+        row=None if table.index is None else table.index + 1,
+        e_min=None if own_ebounds is None else own_ebounds[1],
+        e_max=None if own_ebounds is None else own_ebounds[2],
+        has_background_columns=table.has("BACKGROUND_UP")
+        and table.has("BACKGROUND_DOWN"),
     )
 
 
-def _first_pha_channel(hdu, file_channels: np.ndarray) -> int:
+def _counts(table: _Table, use_bkg_columns: bool) -> tuple[np.ndarray, bool]:
+    """COUNTS, RATE (flagged), or BACKGROUND_UP + BACKGROUND_DOWN, as 1-D float64."""
+    if use_bkg_columns:
+        up = _vector(table, "BACKGROUND_UP")
+        down = _vector(table, "BACKGROUND_DOWN")
+        return up + down, False
+    if table.has("COUNTS"):
+        return _vector(table, "COUNTS"), False
+    if table.has("RATE"):
+        return _vector(table, "RATE"), True
+    raise OGIPError(
+        table.path,
+        f"extension {table.hdu.name} has neither a COUNTS nor a RATE column "
+        f"(columns: {', '.join(_column_names(table.hdu))})",
+        field="COUNTS",
+    )
+
+
+def _vector(table: _Table, name: str) -> np.ndarray:
+    """A per-channel column of this spectrum as finite float64 values."""
+    values = np.asarray(table.get(name), dtype=np.float64).reshape(-1)
+    if values.size == 0:
+        raise OGIPError(
+            table.path, f"{name}{table.where} holds no channels", field=name
+        )
+    return _float_array(values, table.path, name + table.where)
+
+
+def _file_channels(table: _Table, n_values: int, own_ebounds) -> np.ndarray:
+    """The channel number of each listed value: CHANNEL, or implicit in type II.
+
+    A type II table may leave CHANNEL out (Fermi GBM): the channels are then the
+    vector index counted from the first EBOUNDS channel of the file (or TLMIN of
+    the data column, or 1).
+    """
+    if table.index is None or table.has("CHANNEL"):
+        # A type I spectrum must list its channels: a missing column raises here.
+        channels = _whole_numbers(table, "CHANNEL").reshape(-1)
+    else:
+        channels = _implicit_first(table, own_ebounds) + np.arange(n_values)
+
+    if channels.size != n_values:
+        data = "COUNTS" if table.has("COUNTS") else "RATE"
+        raise OGIPError(
+            table.path,
+            f"CHANNEL{table.where} lists {channels.size} channels but {data} "
+            f"holds {n_values} values",
+            field="CHANNEL",
+        )
+    return channels
+
+
+def _whole_numbers(table: _Table, name: str) -> np.ndarray:
+    """A column of integer values (channel numbers, flags), refusing fractions."""
+    values = table.get(name)
+    if values.dtype.kind in "iub":
+        return values.astype(np.int64)
+    try:
+        floats = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise OGIPError(
+            table.path, f"{name} is not numeric ({values.dtype})", field=name
+        ) from exc
+    if not np.all(np.isfinite(floats)) or np.any(floats != np.round(floats)):
+        raise OGIPError(
+            table.path, f"{name}{table.where} holds non-integer values", field=name
+        )
+    return floats.astype(np.int64)
+
+
+def _implicit_first(table: _Table, own_ebounds) -> int:
+    """First channel of a CHANNEL-less type II row: own EBOUNDS, TLMIN, else 1."""
+    if own_ebounds is not None:
+        return int(own_ebounds[0][0])
+    for name in ("COUNTS", "RATE"):
+        declared = tlmin(table.hdu, name)
+        if declared is not None:
+            return declared
+    return 1
+
+
+def _first_pha_channel(table: _Table, file_channels: np.ndarray) -> int:
     """TLMIN of CHANNEL; without it 0 if channel 0 is listed, else OGIP's 1."""
-    declared = tlmin(hdu, "CHANNEL")
+    if not table.has("CHANNEL"):
+        return int(file_channels[0]) if file_channels.size else 1
+    declared = tlmin(table.hdu, "CHANNEL")
     if declared is not None:
         return declared
     return 0 if file_channels.size and file_channels.min() == 0 else 1
@@ -621,13 +1167,16 @@ def _detchans(path, header, file_channels: np.ndarray, first: int) -> int:
         raise OGIPError(path, "SPECTRUM has no rows", field="CHANNEL")
 
     needed = int(file_channels.max()) - first + 1
-    detchans = int(header.get("DETCHANS", needed))
+    detchans = _optional_float(path, header, "DETCHANS")
+    detchans = needed if detchans is None else int(detchans)
+    if detchans < 1:
+        raise OGIPError(path, f"DETCHANS={detchans} is not a channel count", "DETCHANS")
     low, high = int(file_channels.min()), int(file_channels.max())
     if low < first or high >= first + detchans:
         raise OGIPError(
             path,
             f"CHANNEL values {low}..{high} fall outside "
-            f"{first}..{first + detchans - 1} (TLMIN1/DETCHANS)",
+            f"{first}..{first + detchans - 1} (TLMIN/DETCHANS)",
             field="CHANNEL",
         )
     if np.unique(file_channels).size != file_channels.size:
@@ -635,18 +1184,16 @@ def _detchans(path, header, file_channels: np.ndarray, first: int) -> int:
     return detchans
 
 
-def _counts_column(path, hdu) -> tuple[np.ndarray, bool]:
-    """COUNTS, or RATE (flagged) when the spectrum is stored as a rate."""
-    if _has_column(hdu, "COUNTS"):
-        return _float_array(hdu.data["COUNTS"], path, "COUNTS"), False
-    if _has_column(hdu, "RATE"):
-        return _float_array(hdu.data["RATE"], path, "RATE"), True
-    raise OGIPError(
-        path,
-        f"extension {hdu.name} has neither a COUNTS nor a RATE column "
-        f"(columns: {', '.join(_column_names(hdu))})",
-        field="COUNTS",
-    )
+def _exposure_value(table: _Table) -> float | None:
+    """EXPOSURE (s) of this spectrum: per-row column or keyword; never negative."""
+    exposure = table.number("EXPOSURE")
+    if exposure is not None and exposure < 0:
+        raise OGIPError(
+            table.path,
+            f"EXPOSURE{table.where} is {exposure:g} s: an exposure cannot be negative",
+            field="EXPOSURE",
+        )
+    return exposure
 
 
 def _spread(values: np.ndarray, index: np.ndarray, n: int, fill) -> np.ndarray:
@@ -660,8 +1207,11 @@ def _optional_float(path, header, name: str) -> float | None:
     """A numeric keyword as float, None when absent, OGIPError when not a number."""
     if name not in header or header[name] is None:
         return None
+    value = header[name]
+    if isinstance(value, str) and not value.strip():
+        return None
     try:
-        value = float(header[name])
+        value = float(value)
     except (TypeError, ValueError) as exc:
         raise OGIPError(
             path, f"{name}={header[name]!r} is not a number", field=name
@@ -671,51 +1221,92 @@ def _optional_float(path, header, name: str) -> float | None:
     return value
 
 
-def _scale(path, hdu, name: str, index, n: int, default: float):
-    """BACKSCAL/AREASCAL/CORRSCAL: a per-channel column, a keyword, or the default."""
-    if _has_column(hdu, name):
-        values = _float_array(hdu.data[name], path, name)
+def _scale(table: _Table, name: str, index, n: int, default: float):
+    """BACKSCAL/AREASCAL/CORRSCAL: per channel, per row, a keyword, or the default."""
+    if table.per_channel(name):
+        values = _float_array(
+            np.asarray(table.get(name)).reshape(-1), table.path, name + table.where
+        )
+        if values.size != index.size:
+            raise OGIPError(
+                table.path,
+                f"{name}{table.where} has {values.size} values for "
+                f"{index.size} channels",
+                field=name,
+            )
         return _spread(values, index, n, fill=default)
-    value = _optional_float(path, hdu.header, name)
+    value = table.number(name)
     return default if value is None else value
 
 
-def _grouping(hdu, index, n: int) -> np.ndarray | None:
+def _background_backscal(table: _Table) -> float:
+    """BACKSCUP + BACKSCDN of a grating row (per-row column or keyword)."""
+    up, down = table.number("BACKSCUP"), table.number("BACKSCDN")
+    if up is None or down is None:
+        missing = "BACKSCUP" if up is None else "BACKSCDN"
+        raise OGIPError(
+            table.path,
+            f"BACKGROUND_UP/DOWN columns without a {missing} keyword or column",
+            field=missing,
+        )
+    return up + down
+
+
+def _flags(table: _Table, name: str, index, n: int, fill: int):
+    """GROUPING/QUALITY as per-channel ints: column, per-row value or None."""
+    if table.per_channel(name):
+        values = _whole_numbers(table, name).reshape(-1)
+        if values.size != index.size:
+            raise OGIPError(
+                table.path,
+                f"{name}{table.where} has {values.size} values for "
+                f"{index.size} channels",
+                field=name,
+            )
+        return _spread(values, index, n, fill=fill)
+    if table.has(name):
+        return np.full(n, int(_whole_numbers(table, name).reshape(-1)[0]), np.int64)
+    return None
+
+
+def _grouping(table: _Table, index, n: int) -> np.ndarray | None:
     """The GROUPING column on all channels (absent channels start their own group)."""
-    if not _has_column(hdu, "GROUPING"):
-        return None
-    values = np.asarray(hdu.data["GROUPING"], dtype=np.int64)
-    return _spread(values, index, n, fill=1)
+    return _flags(table, "GROUPING", index, n, fill=1)
 
 
-def _quality(hdu, index, n: int, present: np.ndarray) -> np.ndarray | None:
+def _quality(table: _Table, index, n: int, present: np.ndarray) -> np.ndarray | None:
     """QUALITY from its column or keyword; channels absent from the file are bad (1)."""
-    if _has_column(hdu, "QUALITY"):
-        values = np.asarray(hdu.data["QUALITY"], dtype=np.int64)
-        return _spread(values, index, n, fill=1)
+    quality = _flags(table, "QUALITY", index, n, fill=1)
+    if quality is not None:
+        quality[~present] = 1
+        return quality
 
-    keyword = hdu.header.get("QUALITY")
-    if keyword is None and present.all():
+    keyword = _optional_float(table.path, table.header, "QUALITY")
+    if not keyword and present.all():
         return None
     quality = np.full(n, int(keyword or 0), dtype=np.int64)
     quality[~present] = 1
     return quality
 
 
-def _poisserr(hdu) -> bool:
+def _poisserr(table: _Table) -> bool:
     """POISSERR, defaulting to True unless the file carries a STAT_ERR column."""
-    value = hdu.header.get("POISSERR")
+    value = table.header.get("POISSERR")
     if isinstance(value, bool):
         return value
-    return not _has_column(hdu, "STAT_ERR")
+    return not table.has("STAT_ERR")
 
 
 def link_value(header, name: str) -> str | None:
     """A RESPFILE/ANCRFILE/BACKFILE/CORRFILE value; 'none', blank or absent -> None."""
-    value = header.get(name)
-    if value is None or not isinstance(value, str):
+    return _link_text(header.get(name))
+
+
+def _link_text(value) -> str | None:
+    """A link string, or None for 'none', blank, absent or a non-string value."""
+    if value is None or not isinstance(value, (str, np.str_)):
         return None
-    value = value.strip()
+    value = str(value).strip()
     if not value or value.lower() == "none":
         return None
     return value

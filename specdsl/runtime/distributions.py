@@ -1,7 +1,13 @@
 """Parameter distributions written as text: ``uniform(0.1, 0.4)``, ``exponential(0.3)``.
 
-Each parameter draws from its own generator, seeded by (seed, parameter index),
-so adding or removing one parameter's distribution leaves the others unchanged.
+Random draws: each parameter draws from its own generators, seeded by (seed,
+the parameter's XSPEC index, block), where a block is ``BLOCK`` consecutive
+spectra. So adding or removing one parameter's distribution leaves the others
+unchanged, and any range of spectra can be drawn alone with the same values
+(bounded memory for streamed jobs, shares for several processes).
+
+Designs: ``quantile(u)`` maps points of the unit cube (a Latin hypercube or a
+Sobol sequence) through each distribution's inverse CDF.
 """
 
 from __future__ import annotations
@@ -40,6 +46,26 @@ class Distribution:
         _, sampler = DISTRIBUTIONS[self.name]
         return np.asarray(sampler(generator, size, *self.arguments), dtype=np.float64)
 
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        """The inverse CDF at ``u`` in [0, 1): maps a design's unit cube to values."""
+        u = np.asarray(u, dtype=np.float64)
+        if self.name == "fixed":
+            return np.full(u.shape, self.arguments[0])
+        if self.name == "uniform":
+            low, high = self.arguments
+            return low + (high - low) * u
+        if self.name == "loguniform":
+            low, high = np.log(self.arguments)
+            return np.exp(low + (high - low) * u)
+        if self.name == "exponential":
+            return -self.arguments[0] * np.log1p(-u)
+
+        from scipy.special import ndtri
+
+        mean, sigma = self.arguments
+        normal = mean + sigma * ndtri(u)
+        return np.exp(normal) if self.name == "lognormal" else normal
+
     def __repr__(self) -> str:
         return f"{self.name}({', '.join(f'{a:g}' for a in self.arguments)})"
 
@@ -48,9 +74,13 @@ def parse_distribution(text: str, where: str = "") -> Distribution:
     """``"uniform(1, 3)"`` or a plain number (a fixed value)."""
     label = f"{where}: " if where else ""
     try:
-        return Distribution("fixed", (float(text),))
+        value = float(text)
     except ValueError:
         pass
+    else:
+        if not np.isfinite(value):
+            raise ParameterError(f"{label}a fixed value must be finite, got {text!r}")
+        return Distribution("fixed", (value,))
 
     match = _CALL.match(text)
     if not match or match.group(1).lower() not in DISTRIBUTIONS:
@@ -67,7 +97,22 @@ def parse_distribution(text: str, where: str = "") -> Distribution:
             f"{label}{name} takes {len(names)} argument(s) ({', '.join(names)}), "
             f"got {len(arguments)}"
         )
+    _check_arguments(name, arguments, f"{label}{text.strip()}")
     return Distribution(name, arguments)
+
+
+def _check_arguments(name: str, arguments: tuple[float, ...], where: str) -> None:
+    """Refuse arguments the distribution cannot take, before anything is drawn."""
+    if not all(np.isfinite(arguments)):
+        raise ParameterError(f"{where}: arguments must be finite numbers")
+    if name in ("uniform", "loguniform") and not arguments[0] < arguments[1]:
+        raise ParameterError(f"{where}: low must be below high")
+    if name == "loguniform" and not arguments[0] > 0:
+        raise ParameterError(f"{where}: loguniform needs 0 < low < high")
+    if name in ("normal", "lognormal") and not arguments[1] > 0:
+        raise ParameterError(f"{where}: the width must be > 0")
+    if name == "exponential" and not arguments[0] > 0:
+        raise ParameterError(f"{where}: the scale must be > 0")
 
 
 def _numbers(text: str, where: str) -> tuple[float, ...]:
@@ -79,10 +124,34 @@ def _numbers(text: str, where: str) -> tuple[float, ...]:
         ) from None
 
 
+BLOCK = 4096
+
+
 def draw(distributions: dict, count: int, seed: int, order: list[str]) -> dict:
-    """Sample ``count`` values of each named distribution, reproducibly."""
+    """``count`` values of each named distribution; ``order`` lists the model's
+    parameter names in XSPEC order (a name's index there + 1 is its XSPEC index).
+    """
+    indices = {name: order.index(name) + 1 for name in distributions}
+    return draw_range(distributions, 0, count, seed, indices)
+
+
+def draw_range(
+    distributions: dict, first: int, stop: int, seed: int, indices: dict
+) -> dict:
+    """Values of spectra ``first .. stop - 1`` for each named distribution.
+
+    ``indices`` gives each name's XSPEC parameter index; spectrum i's value comes
+    from the stream seeded by (seed, index, i // BLOCK), position i % BLOCK.
+    """
     drawn = {}
+    blocks = range(first // BLOCK, -(-stop // BLOCK)) if stop > first else range(0)
     for name, distribution in distributions.items():
-        stream = np.random.default_rng([seed, order.index(name)])
-        drawn[name] = distribution.sample(stream, count)
+        parts = []
+        for block in blocks:
+            stream = np.random.default_rng([seed, indices[name], block])
+            values = distribution.sample(stream, BLOCK)
+            lo = max(first - block * BLOCK, 0)
+            hi = min(stop - block * BLOCK, BLOCK)
+            parts.append(values[lo:hi])
+        drawn[name] = np.concatenate(parts) if parts else np.empty(0)
     return drawn

@@ -1,17 +1,29 @@
-"""Fake spectra: fold parameter batches through a response and draw Poisson counts."""
+"""Fake spectra: fold parameter batches through a response and draw Poisson counts.
+
+The work is cut into chunks of ``batch_size`` spectra by global index. While the
+host draws the counts of one chunk, the devices already compute the expected
+counts of the next (JAX dispatches asynchronously). Spectrum i's counts depend
+only on the seed, i and its own parameters, so any chunking gives the same
+spectra.
+"""
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from specdsl import parameters as _parameters
+from specdsl.errors import ParameterError
 from specdsl.fold import FoldedModel
 from specdsl.runtime.sampling import check_expected, poisson_counts
 
 DEFAULT_BATCH = 2048
+
+# (first, stop) -> every model parameter as an array of stop - first values
+ValueSource = Callable[[int, int], dict[str, np.ndarray]]
 
 
 def fakeit(
@@ -24,6 +36,7 @@ def fakeit(
     exposure: float | None = None,
     grouped: bool = False,
     batch_size: int = DEFAULT_BATCH,
+    devices=None,
 ) -> np.ndarray:
     """Simulate spectra: counts of shape ``(*batch, channels)``.
 
@@ -32,9 +45,9 @@ def fakeit(
     only give one spectrum. ``counting_statistics=False`` returns the expected
     counts instead of a Poisson draw; ``grouped=True`` sums the spectrum's
     GROUPING groups and drops bad-quality channels; ``exposure`` (s) replaces the
-    observation's.
+    observation's. ``devices`` (default: all local ones) share each batch.
     """
-    folded = _fold(model, observation, grouped, exposure)
+    folded = _fold(model, observation, grouped, exposure, devices)
     values, batch_shape = _parameters.normalize(folded.model.parameters, parameters)
     count = math.prod(batch_shape)
     flat = {name: value.reshape(count) for name, value in values.items()}
@@ -55,23 +68,80 @@ def iter_spectra(
     counting_statistics: bool = True,
     batch_size: int = DEFAULT_BATCH,
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(first_index, block)`` of spectra, ``batch_size`` rows at a time.
-
-    Every block but the last has the same shape, and the last is padded to it, so
-    the folded model is compiled once whatever the count.
-    """
+    """Yield ``(first_index, block)`` of spectra, ``batch_size`` rows at a time."""
     count = len(next(iter(flat.values())))
-    size = max(1, min(batch_size, count))
-    for start in range(0, count, size):
-        stop = min(start + size, count)
-        chunk = {name: _padded(value[start:stop], size) for name, value in flat.items()}
+    simulator = Simulator(folded, seed, counting_statistics, batch_size)
 
-        expected = np.asarray(folded.expected_counts_flat(chunk))[: stop - start]
-        check_expected(expected, start)
-        if counting_statistics:
-            yield start, poisson_counts(seed, start, expected)
-        else:
-            yield start, expected
+    def source(first, stop):
+        return {name: value[first:stop] for name, value in flat.items()}
+
+    for first, block, _ in simulator.blocks(source, 0, count):
+        yield first, block
+
+
+class Simulator:
+    """Chunked, pipelined simulation of spectra ``first .. stop - 1`` of a job."""
+
+    def __init__(
+        self,
+        folded: FoldedModel,
+        seed: int,
+        counting_statistics: bool = True,
+        batch_size: int = DEFAULT_BATCH,
+        threads: int | None = None,
+    ):
+        if batch_size < 1:
+            raise ParameterError(f"the batch size must be >= 1, got {batch_size}")
+        self.folded = folded
+        self.seed = seed
+        self.counting_statistics = counting_statistics
+        window = folded.window
+        self.batch_size = -(-batch_size // window) * window
+        self.threads = threads
+
+    def chunks(self, first: int, stop: int) -> list[tuple[int, int]]:
+        """``(start, stop)`` of each chunk: boundaries on multiples of the batch."""
+        size = self.batch_size
+        cuts = range((first // size + 1) * size, stop, size)
+        edges = [first, *cuts, stop]
+        return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+    def blocks(
+        self, source: ValueSource, first: int, stop: int
+    ) -> Iterator[tuple[int, np.ndarray, dict]]:
+        """Yield ``(first_index, block, values)``, one chunk at a time, in order.
+
+        The next chunk is dispatched to the devices before the host draws the
+        counts of the current one.
+        """
+        pending = None
+        for start, end in self.chunks(first, stop):
+            values = source(start, end)
+            submitted = (start, values, self.folded.submit(values, start))
+            if pending is not None:
+                yield self._finish(*pending)
+            pending = submitted
+        if pending is not None:
+            yield self._finish(*pending)
+
+    def _finish(self, start: int, values: dict, handles) -> tuple:
+        expected, bad = self.folded.collect(handles)
+        if bad.any():
+            self._refuse(start, expected, values, bad)
+
+        if not self.counting_statistics:
+            return start, self.folded.widen(expected, np.float64), values
+        counts = poisson_counts(self.seed, start, expected, self.threads)
+        return start, self.folded.widen(counts, np.int32), values
+
+    def _refuse(self, start: int, expected, values: dict, bad) -> None:
+        row = int(np.flatnonzero(bad)[0])
+        check_expected(expected[row : row + 1], start + row, self.folded.span[0])
+        listed = ", ".join(f"{name}={v[row]:g}" for name, v in values.items())
+        raise ParameterError(
+            f"the model gives a non-finite photon flux for spectrum {start + row} "
+            f"({listed}). Check the parameter values of that spectrum."
+        )
 
 
 def fakeit_for_multiple_parameters(
@@ -91,16 +161,17 @@ def fakeit_for_multiple_parameters(
     return one(observations)
 
 
-def _fold(model, observation, grouped, exposure) -> FoldedModel:
+def _fold(model, observation, grouped, exposure, devices=None) -> FoldedModel:
     if isinstance(model, str):
-        from specdsl.model import compile
-
-        model = compile(model)
-    return FoldedModel(model, observation, grouped=grouped, exposure=exposure)
-
-
-def _padded(values: np.ndarray, size: int) -> np.ndarray:
-    missing = size - len(values)
-    return (
-        np.concatenate([values, np.repeat(values[-1:], missing)]) if missing else values
+        model = _compiled_model(model)
+    return FoldedModel(
+        model, observation, grouped=grouped, exposure=exposure, devices=devices
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_model(expression: str):
+    """A model given as text, compiled once per process (so its fold is reused)."""
+    from specdsl.model import compile
+
+    return compile(expression)

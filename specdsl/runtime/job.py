@@ -1,11 +1,16 @@
 """One fakeit run from start to finish, stage by stage, as the command line runs it.
 
-The stages (read, compile, simulate, write) are timed so the benchmark script
-and a curious user can see where the seconds go.
+Spectra are simulated in chunks and streamed to disk part by part (see
+``specdsl.output.stream``), so memory stays bounded whatever the count. The
+stages (read, compile, simulate, write) are timed so the benchmark script and a
+curious user can see where the seconds go; simulate and write interleave, and
+each gets the time spent in it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from specdsl.errors import ParameterError
+from specdsl.errors import OutputError, ParameterError
 
 _COPIED_KEYWORDS = ("TELESCOP", "INSTRUME", "FILTER", "CHANTYPE")
+MAX_PART_SPECTRA = 100_000
+MAX_PART_BYTES = 1 << 30
 
 
 @dataclass
@@ -26,7 +33,7 @@ class FakeitJob:
     spectrum: str | None = None
     rmf: str | None = None
     arf: str | None = None
-    count: int = 1
+    count: int | None = 1
     params: list[str] = field(default_factory=list)
     seed: int = 0
     exposure: float | None = None
@@ -34,31 +41,51 @@ class FakeitJob:
     output: str | None = None
     clobber: bool = False
     batch_size: int = 2048
+    grouped: bool = False
+    format: str | None = None
+    part_size: int | None = None
+    resume: bool = False
+    table: str | None = None
+    design: str = "random"
+    coordinator: str | None = None
+    num_processes: int | None = None
+    process_id: int | None = None
+    threads: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
     n_channels: int = 0
+    written: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    spectra_written: int = 0
+    cluster: object = None
 
     def run(self, progress: bool = False) -> Path:
-        """Read, compile, simulate and write; returns the path written."""
-        from specdsl.output.pha import check_output, write_pha
+        """Read, compile, simulate and write; returns the (first) path written."""
+        from specdsl.runtime.distributed import barrier, connect
 
+        cluster = connect(self.coordinator, self.num_processes, self.process_id)
+        self.cluster = cluster
+        _persistent_compilation_cache()
         with self._stage("read"):
             observation = self._observation()
         output = Path(self.output or _default_output(self.spectrum, observation))
-        check_output(output, self.clobber)
+        fmt = self._format(output)
 
         with self._stage("compile"):
             folded = self._folded(observation)
-            values = self._values(folded.model)
-        with self._stage("simulate"):
-            spectra = self._simulate(folded, values, progress)
-        with self._stage("write"):
-            path = write_pha(
-                output,
-                spectra[0] if self.count == 1 else spectra,
-                clobber=self.clobber,
-                **self._header(folded, values),
-            )
-        return path
+            source = self._source(folded.model)
+        self.count = source.count
+        if source.count == 1 and fmt == "pha":
+            return self._write_one(folded, source, output)
+
+        parts = self._parts(output, folded, fmt, source.count)
+        mine = [part for part in parts if cluster.owns(part.index)]
+        job_id = self._job_id(source.count, fmt, parts)
+        todo = self._todo(mine, fmt, job_id, folded.n_bins)
+        self._stream(folded, source, todo, fmt, job_id, progress)
+        barrier(cluster, f"specdsl-fakeit-{job_id}")
+        return parts[0].path
+
+    # ------------------------------------------------------------ inputs
 
     def _observation(self):
         from specdsl.response.observation import Observation
@@ -78,46 +105,161 @@ class FakeitJob:
         if self.exposure is not None and not self.exposure > 0:
             raise ParameterError(f"--exposure must be > 0 s, got {self.exposure:g}")
         model = compile(self.expression)
-        folded = FoldedModel(model, observation, exposure=self.exposure)
+        folded = FoldedModel(
+            model, observation, exposure=self.exposure, grouped=self.grouped
+        )
         self.n_channels = folded.n_bins
         return folded
 
-    def _values(self, model) -> dict[str, np.ndarray]:
-        """Each parameter as ``count`` values: drawn, fixed, or the default."""
-        from specdsl import parameters as _parameters
-        from specdsl.runtime.distributions import draw, parse_distribution
+    def _source(self, model):
+        from specdsl.runtime.inputs import build_source
 
-        distributions = {}
-        for item in self.params:
-            name, sep, text = item.partition("=")
-            if not sep:
-                raise ParameterError(f"--param {item!r}: write it as NAME=VALUE")
-            distributions[name.strip()] = parse_distribution(
-                text, f"--param {name.strip()}"
-            )
-
-        order = [str(name) for name in distributions]
-        drawn = draw(distributions, self.count, self.seed, order)
-        values, _ = _parameters.normalize(model.parameters, drawn)
-        return {
-            name: np.broadcast_to(v, (self.count,)).copy() for name, v in values.items()
-        }
-
-    def _simulate(self, folded, values, progress: bool) -> np.ndarray:
-        from specdsl.runtime.fakeit import iter_spectra
-
-        dtype = np.int32 if self.counting_statistics else np.float64
-        spectra = np.empty((self.count, folded.n_bins), dtype=dtype)
-        blocks = iter_spectra(
-            folded, values, self.seed, self.counting_statistics, self.batch_size
+        if self.count is not None and self.count < 1:
+            raise ParameterError(f"--count must be at least 1, got {self.count}")
+        return build_source(
+            model,
+            self.count,
+            self.params,
+            seed=self.seed,
+            table=self.table,
+            design=self.design,
         )
-        with _progress(progress, self.count) as advance:
-            for start, block in blocks:
-                spectra[start : start + len(block)] = block
-                advance(len(block))
-        return spectra
 
-    def _header(self, folded, values) -> dict:
+    def _format(self, output: Path) -> str:
+        from specdsl.output.stream import FORMATS
+
+        fmt = self.format or ("npy" if output.name.lower().endswith(".npy") else "pha")
+        if fmt not in FORMATS:
+            raise ParameterError(f"unknown format {fmt!r}; use {' or '.join(FORMATS)}")
+        return fmt
+
+    # ------------------------------------------------------------ parts
+
+    def _parts(self, output: Path, folded, fmt: str, count: int):
+        from specdsl.output.stream import plan_parts
+
+        row_bytes = folded.n_bins * (4 if self.counting_statistics else 8)
+        if fmt == "pha":
+            row_bytes += folded.n_bins * 2
+        size = self.part_size or min(MAX_PART_SPECTRA, MAX_PART_BYTES // row_bytes)
+        if size < 1:
+            raise ParameterError(f"--part-size must be at least 1, got {size}")
+        return plan_parts(output, count, max(1, size))
+
+    def _todo(self, parts, fmt: str, job_id: str, n_bins: int):
+        """The parts still to write; refuses existing files unless resumed/clobbered."""
+        from specdsl.output.stream import is_done, remove_stale_temporaries
+
+        todo = []
+        for part in parts:
+            remove_stale_temporaries(part)
+            if self.resume and is_done(part, fmt, job_id, n_bins):
+                self.skipped.append(part.path)
+                continue
+            if part.path.exists() and not self.clobber:
+                raise OutputError(
+                    f"{part.path} already exists; pass --clobber to overwrite it or "
+                    "--resume to finish an interrupted job"
+                )
+            todo.append(part)
+        return todo
+
+    def _job_id(self, count: int, fmt: str, parts) -> str:
+        """A fingerprint of everything that decides the spectra and their files."""
+        from specdsl import __version__
+
+        def described(path):
+            if not path:
+                return None
+            path = Path(path)
+            return [str(path.resolve()), path.stat().st_size if path.exists() else None]
+
+        recipe = {
+            "version": __version__,
+            "model": self.expression,
+            "files": [described(p) for p in (self.spectrum, self.rmf, self.arf)],
+            "table": described(self.table),
+            "count": count,
+            "params": list(self.params),
+            "seed": self.seed,
+            "exposure": self.exposure,
+            "statistics": self.counting_statistics,
+            "grouped": self.grouped,
+            "design": self.design,
+            "format": fmt,
+            "parts": [[p.first, p.stop] for p in parts],
+        }
+        text = json.dumps(recipe, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    # ------------------------------------------------------------ work
+
+    def _stream(self, folded, source, parts, fmt, job_id, progress) -> None:
+        from specdsl.output.stream import open_part
+        from specdsl.runtime.fakeit import Simulator
+
+        simulator = Simulator(
+            folded, self.seed, self.counting_statistics, self.batch_size, self.threads
+        )
+        dtype = np.int32 if self.counting_statistics else np.float64
+        header = self._header(folded)
+        names = [p.name for p in folded.model.parameters]
+        self.timings.setdefault("simulate", 0.0)
+        self.timings.setdefault("write", 0.0)
+        total = sum(part.rows for part in parts)
+
+        with _progress(progress, total) as advance:
+            for part in parts:
+                with self._stage("write", add=True):
+                    writer = open_part(
+                        part,
+                        fmt,
+                        n_bins=folded.n_bins,
+                        dtype=dtype,
+                        parameter_names=names,
+                        job_id=job_id,
+                        clobber=self.clobber,
+                        header=header,
+                    )
+                try:
+                    self._fill(simulator, source, part, writer, advance)
+                except BaseException:
+                    writer.abort()
+                    raise
+                with self._stage("write", add=True):
+                    self.written.append(writer.close())
+                self.spectra_written += part.rows
+
+    def _fill(self, simulator, source, part, writer, advance) -> None:
+        blocks = simulator.blocks(source, part.first, part.stop)
+        while True:
+            with self._stage("simulate", add=True):
+                block = next(blocks, None)
+            if block is None:
+                return
+            _, counts, values = block
+            with self._stage("write", add=True):
+                writer.append(counts, values)
+            advance(len(counts))
+
+    def _write_one(self, folded, source, output: Path) -> Path:
+        """One spectrum: a type I file, as XSPEC's fakeit writes."""
+        from specdsl.output.pha import check_output, write_pha
+        from specdsl.runtime.fakeit import Simulator
+
+        check_output(output, self.clobber)
+        simulator = Simulator(folded, self.seed, self.counting_statistics, 1)
+        with self._stage("simulate"):
+            _, counts, values = next(simulator.blocks(source, 0, 1))
+        header = self._header(folded)
+        header["keywords"] = dict(header["keywords"])
+        with self._stage("write"):
+            path = write_pha(output, counts[0], clobber=self.clobber, **header)
+        self.written.append(path)
+        self.spectra_written = 1
+        return path
+
+    def _header(self, folded) -> dict:
         obs = folded.observation
         header = {
             "channels": obs.channels,
@@ -129,8 +271,12 @@ class FakeitJob:
             "backscal": obs.backscal,
             "areascal": obs.areascal,
         }
-        if self.count > 1:
-            header["parameters"] = values
+        if self.grouped:
+            # Bins are the spectrum's GROUPING groups: no channel response fits them.
+            first = int(np.asarray(obs.channels)[0])
+            header["channels"] = np.arange(first, first + folded.n_bins)
+            header.update(respfile=None, ancrfile=None, areascal=1.0)
+            header["keywords"]["SDGROUPD"] = True
         return header
 
     def _keywords(self, obs) -> dict:
@@ -143,12 +289,31 @@ class FakeitJob:
         return copied
 
     @contextmanager
-    def _stage(self, name: str):
+    def _stage(self, name: str, add: bool = False):
         started = time.perf_counter()
         try:
             yield
         finally:
-            self.timings[name] = time.perf_counter() - started
+            spent = time.perf_counter() - started
+            self.timings[name] = (self.timings.get(name, 0.0) if add else 0.0) + spent
+
+
+def _persistent_compilation_cache() -> None:
+    """Keep compiled folds on disk, so that a later run of the same job starts warm.
+
+    ``SPECDSL_CACHE_DIR`` chooses the folder (default ``~/.cache/specdsl/jax``);
+    ``SPECDSL_CACHE_DIR=`` (empty) turns it off.
+    """
+    import os
+
+    import jax
+
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    folder = os.environ.get("SPECDSL_CACHE_DIR", str(default / "specdsl" / "jax"))
+    if not folder or jax.config.jax_compilation_cache_dir:
+        return
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 
 def _default_output(spectrum, observation) -> str:
@@ -167,8 +332,23 @@ def _progress(enabled: bool, total: int):
         yield lambda n: None
         return
 
-    from rich.progress import Progress
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    with Progress(transient=True) as bar:
+    columns = (
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("spectra"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=True) as bar:
         task = bar.add_task("simulating", total=total)
         yield lambda n: bar.update(task, advance=n)

@@ -60,7 +60,18 @@ def _parse(text: str, start: str) -> nodes.Node:
         with _recursion_room(20 * MAX_DEPTH):
             return _Builder(text).transform(tree)
     except lark.exceptions.VisitError as error:
+        if isinstance(error.orig_exc, RecursionError):
+            raise too_deep(text) from None
         raise error.orig_exc from None
+    except RecursionError:
+        raise too_deep(text) from None
+
+
+def too_deep(text: str) -> ModelSyntaxError:
+    """The error for input nested beyond what the compiler's recursion allows."""
+    return ModelSyntaxError(
+        "the expression is nested too deeply (operators or parentheses)", text, 0
+    )
 
 
 @contextmanager

@@ -1,0 +1,78 @@
+"""The interactive ``specdsl fakeit`` prompt: XSPEC's fakeit session, scriptable.
+
+``specdsl fakeit`` with no ``--model`` opens it. In a terminal it reads commands
+with prompt_toolkit (history in ``$XDG_DATA_HOME/specdsl/history``, Tab
+completion, highlighting); from a pipe or file (``specdsl fakeit < session.txt``)
+it runs the same commands without a terminal and echoes them, and
+``specdsl fakeit @session.xcm`` runs a saved session first. See
+``specdsl.prompt.commands`` for the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from specdsl.prompt.session import Session
+
+__all__ = ["Session", "run_prompt"]
+
+BANNER = (
+    "specdsl fakeit: XSPEC's commands for fake spectra (data, response, model, "
+    "newpar, fakeit, plot, save, ...). help lists them; Tab completes; "
+    "Ctrl-D or exit leaves."
+)
+
+
+def run_prompt(
+    spectrum: str | None = None,
+    *,
+    rmf: str | None = None,
+    arf: str | None = None,
+    seed: int = 0,
+    stdin=None,
+    console=None,
+    interactive: bool | None = None,
+    history=None,
+) -> int:
+    """Run a prompt session; returns 0, or 1 when a scripted session had errors.
+
+    ``spectrum`` is loaded first (``@file`` runs a script instead); then commands
+    come from the terminal, or from ``stdin`` when it is not one.
+    """
+    from specdsl.prompt.commands import dispatch
+    from specdsl.prompt.inputs import InteractiveInput, ScriptInput
+
+    stdin = sys.stdin if stdin is None else stdin
+    if interactive is None:
+        interactive = stdin.isatty() and sys.stdout.isatty()
+    session = Session(console, seed=seed)
+
+    for command, value in (("data", spectrum), ("response", rmf), ("arf", arf)):
+        if value and command == "data" and value.startswith("@"):
+            dispatch(session, value)
+        elif value:
+            dispatch(session, f"{command} {value}")
+
+    if interactive:
+        _warm_up()
+        session.console.print(BANNER, style="dim", markup=False)
+        session.run(InteractiveInput(session, history))
+        return 0
+    if session.running:
+        session.run(ScriptInput(stdin, session.console))
+    return 1 if session.errors else 0
+
+
+def _warm_up() -> None:
+    """Import the compiler in the background so the first command is quick."""
+    import importlib
+    import threading
+
+    def load():
+        try:
+            importlib.import_module("specdsl.model")
+            importlib.import_module("specdsl.library")
+        except Exception:  # noqa: BLE001  (reported later, at first use)
+            pass
+
+    threading.Thread(target=load, daemon=True).start()

@@ -1,0 +1,778 @@
+"""The prompt's commands: XSPEC's names and abbreviations, and what each one does.
+
+A command is found by its full name or by any prefix at least as long as its
+abbreviation (``mo``, ``mod`` and ``model`` are all ``model``), as in XSPEC.
+Lines starting with ``@`` run a script; ``#`` starts a comment. XSPEC commands
+that do not change a simulated spectrum (``method``, ``cosmo``, ``statistic``,
+...) are accepted and ignored, so saved XSPEC sessions run unchanged.
+
+Every error is shown as one panel and the session goes on; Ctrl-C stops the
+running command (nothing half-written is left) and returns to the prompt.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from specdsl.errors import ModelSyntaxError, OGIPError, ParameterError, SpecdslError
+
+
+@dataclass(frozen=True)
+class Command:
+    """One prompt command: name, shortest abbreviation, handler and help."""
+
+    name: str
+    abbreviation: str
+    run: Callable
+    usage: str
+    summary: str
+    argument: str = ""  # what completion offers for its arguments
+
+
+# fmt: off
+IGNORED = (
+    "statistic", "method", "cosmo", "systematic", "bayes", "query", "setplot",
+    "ignore", "notice", "chatter", "fit", "cpd", "log", "weight", "renorm",
+    "autosave", "time", "lumin", "flux", "error", "steppar", "tclout",
+)
+# fmt: on
+
+
+def lookup(word: str) -> Command | None:
+    """The command a typed word names: full name or a long-enough prefix."""
+    lowered = word.lower()
+    for command in COMMANDS:
+        if lowered == command.name:
+            return command
+    for command in COMMANDS:
+        if len(lowered) >= len(command.abbreviation) and command.name.startswith(
+            lowered
+        ):
+            return command
+    return None
+
+
+def dispatch(session, line: str) -> None:
+    """Run one command line; errors become a panel and the session goes on."""
+    text = line.strip()
+    if not text or text.startswith("#"):
+        return
+    try:
+        _run_line(session, text)
+    except SpecdslError as error:
+        report_error(session, error)
+    except KeyboardInterrupt:
+        session.errors += 1
+        session.console.print(
+            "interrupted: the command stopped and nothing was written", style="yellow"
+        )
+    except (OSError, ValueError, RuntimeError, MemoryError) as error:
+        report_error(session, error)
+
+
+def _run_line(session, text: str) -> None:
+    if text.startswith("@"):
+        run_script(session, text[1:].strip())
+        return
+    word, _, arguments = text.partition(" ")
+    command = lookup(word)
+    if command is not None:
+        command.run(session, arguments.strip())
+    elif word.lower() in IGNORED or word.lower() == "xset":
+        _ignored(session, word.lower(), arguments)
+    else:
+        names = [c.name for c in COMMANDS]
+        close = difflib.get_close_matches(word.lower(), names, n=2)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise SpecdslError(f"unknown command {word!r}{hint} (help lists them)")
+
+
+def report_error(session, error: BaseException) -> None:
+    """One red panel with the message (a model error keeps its caret line)."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    session.errors += 1
+    if isinstance(error, ModelSyntaxError):
+        title = "model error"
+    elif isinstance(error, SpecdslError):
+        title = type(error).__name__
+    else:
+        title = f"error ({type(error).__name__})"
+    session.console.print(
+        Panel(
+            Text(str(error)),
+            title=title,
+            border_style="red",
+            title_align="left",
+            expand=False,
+        )
+    )
+
+
+def _ignored(session, word: str, arguments: str) -> None:
+    if word == "xset":
+        key, _, value = arguments.partition(" ")
+        if key.lower() == "seed":
+            _set_seed(session, value)
+            return
+    session.console.print(
+        f"{word}: does not change a simulated spectrum; ignored", style="dim"
+    )
+
+
+def _set_seed(session, value: str) -> None:
+    try:
+        session.seed = int(value)
+    except ValueError:
+        raise ParameterError(f"xset seed needs an integer, got {value!r}") from None
+    session.runs = 0
+    session.console.print(f"random seed {session.seed}")
+
+
+# ------------------------------------------------------------------ files
+
+
+def _file_argument(arguments: str, what: str) -> str:
+    """Drop XSPEC's ``[group:]spectrum`` prefix; only spectrum 1 is supported."""
+    words = arguments.split()
+    if len(words) > 1 and all(part.isdigit() for part in words[0].split(":")):
+        parts = [int(part) for part in words[0].split(":")]
+        if any(part != 1 for part in parts):
+            raise SpecdslError(
+                f"{what} {words[0]}: one spectrum and one source only (use 1 or 1:1)"
+            )
+        words = words[1:]
+    return " ".join(words)
+
+
+def do_data(session, arguments: str) -> None:
+    """XSPEC's ``data <file>``: load a spectrum; its header links are followed."""
+    name = _file_argument(arguments, "data")
+    if not name:
+        _show_files(session)
+        return
+    if name.lower() == "none":
+        session.data_path = None
+        session.forget_observation()
+        session.console.print("no data loaded")
+        return
+
+    session.load_data(session.path(name))
+    _check_links(session)
+    _show_files(session)
+
+
+def _check_links(session) -> None:
+    """Build the observation now; warn about links that cannot be followed."""
+    for _ in range(3):
+        try:
+            session.forget_observation()
+            session.observation()
+            return
+        except OGIPError as error:
+            if error.field == "ANCRFILE" and session.arf_choice is None:
+                session.arf_choice = False
+            elif error.field == "BACKFILE" and session.background_choice is None:
+                session.background_choice = False
+            elif error.field == "RESPFILE":
+                session.console.print(
+                    f"warning: no response for this spectrum yet ({error}); "
+                    "give one with  response <file>",
+                    style="yellow",
+                    markup=False,
+                )
+                return
+            else:
+                raise
+            message = f"warning: {error}; going on without it"
+            session.console.print(message, style="yellow", markup=False)
+
+
+def do_response(session, arguments: str) -> None:
+    """``response <rmf>``; ``response none``; no argument ends ``dummyrsp``."""
+    name = _file_argument(arguments, "response")
+    session.forget_observation()
+    if not name:
+        session.dummy_active = False
+        session.energies = None
+        _show_files(session)
+        return
+    if name.lower() == "none":
+        session.response_path = None
+        session.builtin_response = False
+        session.console.print("response removed")
+        return
+    session.dummy_active = False
+    if name.lower() == "default":
+        session.response_path = None
+        session.builtin_response = True
+    else:
+        _require_file(session.path(name))
+        session.response_path = session.path(name)
+        session.builtin_response = False
+    _refresh(session)
+
+
+def do_arf(session, arguments: str) -> None:
+    """``arf <file>`` or ``arf none``."""
+    name = _file_argument(arguments, "arf")
+    if not name:
+        _show_files(session)
+        return
+    if name.lower() == "none":
+        session.arf_choice = False
+    else:
+        _require_file(session.path(name))
+        session.arf_choice = session.path(name)
+    _refresh(session)
+
+
+def do_backgrnd(session, arguments: str) -> None:
+    """``backgrnd <file>`` or ``backgrnd none``: the background used by fakeit."""
+    name = _file_argument(arguments, "backgrnd")
+    if not name:
+        _show_files(session)
+        return
+    if name.lower() == "none":
+        session.background_choice = False
+    else:
+        _require_file(session.path(name))
+        session.background_choice = session.path(name)
+    _refresh(session)
+
+
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        raise OGIPError(path, "file not found")
+
+
+def _refresh(session) -> None:
+    session.forget_observation()
+    if session.data_path is not None or session.response_path is not None:
+        session.observation()
+    _show_files(session)
+
+
+def do_dummyrsp(session, arguments: str) -> None:
+    """``dummyrsp [lowE highE nBins log|lin [chanOffset chanWidth]]``."""
+    from specdsl.prompt.responses import parse_grid
+
+    words = arguments.split()
+    session.dummy_grid = parse_grid(words[:4], session.dummy_grid)
+    offset, width = 0.0, 0.0
+    try:
+        if len(words) > 4:
+            offset = float(words[4])
+        if len(words) > 5:
+            width = float(words[5])
+    except ValueError:
+        raise ParameterError("chanOffset and chanWidth must be numbers") from None
+    session.dummy_channels = (offset, width)
+    session.dummy_active = True
+    session.forget_observation()
+    session.console.print(f"dummy response: {session.dummy_grid} (diagonal)")
+
+
+def do_energies(session, arguments: str) -> None:
+    """``energies lowE highE nBins log|lin`` or ``energies reset``."""
+    from specdsl.prompt.responses import EnergyGrid, parse_grid
+
+    if arguments.strip().lower() == "reset":
+        session.energies = None
+        session.forget_observation()
+        session.console.print("model energies: those of the response")
+        return
+    previous = session.energies or EnergyGrid(0.1, 10.0, 1000, False)
+    grid = parse_grid(arguments.split(), previous)
+    real = session.response_path is not None or session.data_path is not None
+    if real and not session.dummy_active:
+        session.energies = grid
+        where = "shared out to the response's energy bins by overlap"
+    else:
+        session.dummy_grid = grid
+        session.dummy_active = True
+        where = "the dummy (diagonal) response's grid"
+    session.forget_observation()
+    session.console.print(f"model energies: {grid} ({where})")
+
+
+# ------------------------------------------------------------------ model
+
+
+def do_model(session, arguments: str) -> None:
+    """``model <expression>``, then one prompt per parameter (XSPEC's order)."""
+    expression = arguments.strip()
+    if not expression:
+        if session.model is None:
+            raise SpecdslError("no model: define one with e.g.  model tbabs*powerlaw")
+        _show_model(session)
+        return
+    if expression.lower() in ("none", "clear"):
+        session.model = session.table = None
+        session.console.print("model removed")
+        return
+    if expression == "?":
+        _list_components(session)
+        return
+
+    session.set_model(expression)
+    prompt_parameters(session, list(session.table))
+    _show_model(session)
+
+
+def prompt_parameters(session, states) -> None:
+    """XSPEC's parameter prompts: Enter or ``/`` keeps, ``/*`` keeps all the rest."""
+    from specdsl.xcm import format_parameter
+
+    console = session.console
+    console.print("Input parameter value, delta, min, bot, top, and max values for ...")
+    for state in states:
+        console.print(format_parameter(state), markup=False, highlight=False)
+        if state.name in session.table.in_model:
+            continue  # linked in the expression: nothing to ask
+        while True:
+            answer = session.ask(state.prompt).strip()
+            if answer == "/*":
+                return
+            try:
+                session.table.apply(state, answer)
+                break
+            except ParameterError as error:
+                report_error(session, error)
+                if not session.interactive:
+                    break
+
+
+def do_newpar(session, arguments: str) -> None:
+    """``newpar <n> [value delta min bot top max | = expr | dist(args)]``."""
+    if session.table is None:
+        raise SpecdslError("no model: define one before newpar")
+    if not arguments.strip():
+        raise ParameterError("newpar needs a parameter number, e.g. newpar 2 1.7")
+    remaining = session.table.newpar(arguments)
+    if remaining:
+        prompt_parameters(session, remaining)
+    _show_model(session)
+
+
+def _freeze(frozen: bool):
+    def run(session, arguments: str) -> None:
+        if session.table is None:
+            raise SpecdslError("no model: define one first")
+        for index in session.table.indices(arguments or ""):
+            state = session.table.get(index)
+            step = abs(state.delta) or 0.01
+            state.delta = -step if frozen else step
+        _show_model(session)
+
+    return run
+
+
+def do_untie(session, arguments: str) -> None:
+    """``untie <n>``: remove a link, keeping its current value."""
+    if session.table is None:
+        raise SpecdslError("no model: define one first")
+    for index in session.table.indices(arguments):
+        session.table.untie(session.table.get(index))
+    _show_model(session)
+
+
+def do_source(session, arguments: str) -> None:
+    """Print the Python/JAX source generated for the model."""
+    from rich.syntax import Syntax
+
+    model = session.require_model()
+    session.console.print(Syntax(model.source, "python", word_wrap=True))
+
+
+# ----------------------------------------------------------- settings
+
+
+def do_abund(session, arguments: str) -> None:
+    """``abund <table>``: the solar abundance table (XSPEC default angr)."""
+    _setting(session, "abund", arguments, "set_abundance", "abundance table")
+
+
+def do_xsect(session, arguments: str) -> None:
+    """``xsect <table>``: the photoionisation cross sections (XSPEC default vern)."""
+    _setting(session, "xsect", arguments, "set_cross_section", "cross sections")
+
+
+def _setting(session, key: str, arguments: str, setter: str, what: str) -> None:
+    import importlib
+    import importlib.util
+
+    name = arguments.strip()
+    if not name:
+        session.console.print(f"{key}: {session.settings[key]}")
+        return
+    if importlib.util.find_spec("specdsl.library.settings") is None:
+        session.settings[key] = name
+        session.console.print(
+            f"{key} {name}: noted and saved with the session, but this version's "
+            f"components do not read a {what} setting (TBabs uses wilm and vern)",
+            style="yellow",
+            markup=False,
+        )
+        return
+    module = importlib.import_module("specdsl.library.settings")
+    function = getattr(module, setter, None)
+    if function is None:
+        raise SpecdslError(f"specdsl.library.settings has no {setter}()")
+    function(name)
+    session.settings[key] = name
+    session.console.print(f"{key}: {name}")
+
+
+# ----------------------------------------------------------------- fakeit
+
+
+def do_fakeit(session, arguments: str) -> None:
+    from specdsl.prompt.fakeit import run_fakeit
+
+    run_fakeit(session, arguments)
+
+
+def do_plot(session, arguments: str) -> None:
+    """``plot [file.png]``: PNG of folded model and fake data, plus a terminal plot."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from specdsl.prompt.plot import terminal_plot, write_png
+
+    if session.last is None:
+        raise SpecdslError("nothing to plot yet: run fakeit first")
+    words = arguments.split()
+    names = [w for w in words if Path(w).suffix.lower() in (".png", ".pdf", ".svg")]
+    default = (
+        session.last.files[0].with_suffix(".png").name
+        if session.last.files
+        else "specdsl_plot.png"
+    )
+    path = session.path(names[0] if names else default)
+    title = f"{session.last.expression}  ({session.last.exposure:g} s)"
+    if session.last.counts.shape[0] > 1:
+        title += f", spectrum 1 of {session.last.counts.shape[0]}"
+    write_png(session.last, path, title)
+    panel = Panel(
+        Text(terminal_plot(session.last)),
+        expand=False,
+        title="fake data and folded model",
+    )
+    session.console.print(panel)
+    session.console.print(f"plot written to {path}", markup=False)
+
+
+# ------------------------------------------------------------- save, @file
+
+
+def do_save(session, arguments: str) -> None:
+    """``save [all|model|files] [file]`` (default ``savexspec.xcm``)."""
+    from specdsl.xcm import format_xcm, write_xcm
+
+    words = arguments.split()
+    what = "all"
+    if words and words[0].lower() in ("all", "model", "files"):
+        what = words.pop(0).lower()
+    name = words[0] if words else "savexspec.xcm"
+
+    files = _saved_files(session) if what in ("all", "files") else {}
+    with_model = what in ("all", "model") and session.model is not None
+    text = format_xcm(
+        expression=_saved_expression(session) if with_model else None,
+        parameters=list(session.table) if with_model else (),
+        files=files,
+        settings=session.settings if what != "files" else None,
+        grids=_saved_grids(session) if what in ("all", "files") else None,
+    )
+    path = write_xcm(session.path(name), text)
+    session.console.print(f"saved {what} to {path}", markup=False)
+
+
+def _saved_expression(session) -> str:
+    from specdsl.prompt.session import canonical_expression
+
+    return canonical_expression(session.model)
+
+
+def _saved_files(session) -> dict[str, str]:
+    files = {}
+    if session.data_path is not None:
+        files["data"] = str(session.data_path)
+    if session.response_path is not None:
+        files["response"] = str(session.response_path)
+    if isinstance(session.arf_choice, Path):
+        files["arf"] = str(session.arf_choice)
+    if isinstance(session.background_choice, Path):
+        files["backgrnd"] = str(session.background_choice)
+    return files
+
+
+def _saved_grids(session) -> dict[str, str]:
+    grids = {}
+    if session.dummy_active:
+        offset, width = session.dummy_channels
+        extra = f" {offset:g} {width:g}" if width > 0 else ""
+        grids["dummyrsp"] = f"{session.dummy_grid}{extra}"
+    if session.energies is not None:
+        grids["energies"] = str(session.energies)
+    return grids
+
+
+def run_script(session, name: str) -> None:
+    """``@file``: run its commands; its lines also answer the prompts it causes."""
+    from specdsl.prompt.inputs import ScriptInput
+
+    if not name:
+        raise SpecdslError("@ needs a file name, e.g. @session.xcm")
+    path = session.path(name)
+    if not path.exists() and not path.suffix:
+        path = path.with_name(path.name + ".xcm")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise OGIPError(path, f"cannot read: {error.strerror or error}") from None
+    lines = [_specdsl_line(line) for line in text.splitlines()]
+    session.run(ScriptInput(lines, session.console, str(path), path.parent))
+
+
+def _specdsl_line(line: str) -> str:
+    """``#specdsl newpar 2 uniform(1, 3)`` runs as ``newpar 2 uniform(1, 3)``."""
+    from specdsl.xcm import SPECDSL_PREFIX
+
+    stripped = line.strip()
+    if stripped.lower().startswith(SPECDSL_PREFIX):
+        return stripped[len(SPECDSL_PREFIX) :].strip()
+    return line
+
+
+def do_exit(session, arguments: str) -> None:
+    session.running = False
+
+
+# ------------------------------------------------------------------- show
+
+
+def do_show(session, arguments: str) -> None:
+    """``show [all|model|parameters|files|fakeit]``."""
+    option = (arguments.split() or ["all"])[0].lower()
+    choices = {
+        "all": (_show_files, _show_settings, _show_model_if_any, _show_fakeit),
+        "model": (_show_model,),
+        "parameters": (_show_model,),
+        "files": (_show_files,),
+        "data": (_show_files,),
+        "fakeit": (_show_fakeit,),
+    }
+    matches = [name for name in choices if name.startswith(option)]
+    if not matches:
+        raise SpecdslError(f"show {option}: choose one of {', '.join(choices)}")
+    for show in choices[matches[0]]:
+        show(session)
+
+
+def _show_files(session) -> None:
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    observation = None
+    try:
+        observation = session.observation()
+    except SpecdslError as error:
+        table.add_row("response", f"(not usable: {error})")
+    if session.data_path is not None:
+        table.add_row("data", str(session.data_path))
+    if session.dummy_active:
+        table.add_row("response", f"dummy, {session.dummy_grid} (diagonal)")
+    if observation is None:
+        if not session.dummy_active and session.data_path is None:
+            table.add_row("response", "none (fakeit asks; Enter gives the dummy)")
+        session.console.print(table)
+        return
+    _describe(table, observation, session)
+    session.console.print(table)
+
+
+def _describe(table, observation, session) -> None:
+    from specdsl.prompt.fakeit import _response_label
+
+    table.add_row("response", _response_label(observation))
+    arf = observation.arf_path
+    table.add_row("arf", Path(arf).name if arf is not None else "none")
+    background = observation.background
+    table.add_row(
+        "background",
+        f"{Path(observation.background_path).name} ({background.exposure:g} s)"
+        if background is not None and observation.background_path is not None
+        else "none",
+    )
+    table.add_row(
+        "channels",
+        f"{observation.n_channels} ({int(observation.channels[0])}-"
+        f"{int(observation.channels[-1])}), {observation.n_energy} energy bins "
+        f"{observation.energy_edges[0]:g}-{observation.energy_edges[-1]:g} keV",
+    )
+    if session.data_path is not None:
+        table.add_row("exposure", f"{observation.exposure:g} s")
+
+
+def _show_settings(session) -> None:
+    settings = ", ".join(f"{key} {value}" for key, value in session.settings.items())
+    session.console.print(f"settings: {settings}; seed {session.seed}", markup=False)
+
+
+def _show_model_if_any(session) -> None:
+    if session.model is not None:
+        _show_model(session)
+
+
+def _show_model(session) -> None:
+    """The parameter table as XSPEC's ``show model`` lays it out."""
+    from rich.table import Table
+
+    from specdsl.prompt.session import canonical_expression
+
+    model = session.require_model()
+    current = session.table.values()
+    index_of = {use.label: use.index for use in model.resolved.components}
+    title = f"Model {canonical_expression(model, numbered=True)}"
+    table = Table(title=title, title_justify="left")
+    for column in ("par", "comp", "component", "parameter", "unit", "value", ""):
+        numeric = column in ("par", "comp", "value")
+        table.add_column(column, justify="right" if numeric else "left")
+    for state in session.table:
+        table.add_row(
+            str(state.index),
+            str(index_of[state.name.rsplit(".", 1)[0]]),
+            state.component,
+            state.label,
+            state.unit,
+            f"{float(current[state.name]):.6g}",
+            _parameter_note(state),
+        )
+    session.console.print(table)
+
+
+def _parameter_note(state) -> str:
+    if state.link is not None:
+        return f"= {state.link}"
+    if state.distribution is not None:
+        return f"{state.distribution!r} (fakeit N)"
+    return "frozen" if state.frozen else ""
+
+
+def _show_fakeit(session) -> None:
+    last = session.last
+    if last is None:
+        session.console.print("no fake spectra yet")
+        return
+    names = ", ".join(path.name for path in last.files) or "nothing written"
+    session.console.print(
+        f"last fakeit: {last.counts.shape[0]} x {last.counts.shape[1]} channels, "
+        f"exposure {last.exposure:g} s, {names}",
+        markup=False,
+    )
+
+
+def _list_components(session) -> None:
+    from rich.table import Table
+
+    import specdsl.library  # noqa: F401
+    from specdsl.library.registry import LIBRARY
+
+    table = Table(title="components")
+    for column in ("name", "kind", "parameters"):
+        table.add_column(column)
+    for spec in LIBRARY:
+        names = ", ".join(p.name for p in spec.all_parameters)
+        table.add_row(spec.name, spec.kind, names)
+    session.console.print(table)
+
+
+# ------------------------------------------------------------------- help
+
+
+def do_help(session, arguments: str) -> None:
+    """``help`` lists the commands; ``help <command>`` explains one."""
+    from rich.table import Table
+    from rich.text import Text
+
+    word = arguments.strip()
+    if word:
+        command = lookup(word)
+        if command is None:
+            raise SpecdslError(f"no command {word!r}")
+        session.console.print(f"{command.usage}\n\n{command.summary}", markup=False)
+        return
+    table = Table(title="commands (abbreviation in brackets)", title_justify="left")
+    table.add_column("command")
+    table.add_column("what it does")
+    for command in COMMANDS:
+        rest = command.name[len(command.abbreviation) :]
+        name = f"{command.abbreviation}[{rest}]" if rest else command.name
+        table.add_row(Text(name), Text(command.summary.splitlines()[0]))
+    session.console.print(table)
+    session.console.print(
+        "@file runs a script or .xcm; Tab completes; Ctrl-C stops a command; "
+        "Ctrl-D or exit leaves.",
+        markup=False,
+    )
+
+
+# fmt: off
+COMMANDS: tuple[Command, ...] = (
+    Command("abund", "ab", do_abund, "abund <angr|wilm|...>",
+            "set the solar abundance table", "abund"),
+    Command("arf", "ar", do_arf, "arf [1] <file>|none",
+            "set or remove the ancillary response (ARF)", "path"),
+    Command("backgrnd", "back", do_backgrnd, "backgrnd [1] <file>|none",
+            "set or remove the background spectrum", "path"),
+    Command("data", "da", do_data, "data [1:1] <file>|none",
+            "load a spectrum (RESPFILE, ANCRFILE, BACKFILE followed)", "path"),
+    Command("dummyrsp", "du", do_dummyrsp,
+            "dummyrsp [lowE highE nBins log|lin [chanOffset chanWidth]]",
+            "use a diagonal dummy response on that grid (response restores)"),
+    Command("energies", "en", do_energies, "energies lowE highE nBins log|lin | reset",
+            "set the model energy grid"),
+    Command("exit", "exi", do_exit, "exit", "leave the prompt"),
+    Command("fakeit", "fa", do_fakeit, "fakeit [nowrite] [none] [<bkg file>] [N]",
+            "simulate spectra and write them (N > 1: a type II batch from the\n"
+            "distributions set with newpar, e.g. newpar 2 uniform(1,3))", "fakeit"),
+    Command("freeze", "fr", _freeze(True), "freeze <n>", "freeze parameters",
+            "parameter"),
+    Command("help", "h", do_help, "help [command]", "list commands or explain one",
+            "command"),
+    Command("model", "mo", do_model, "model <expression> | none | ?",
+            "define the model, then answer its parameter prompts\n"
+            "(Enter keeps a default, / keeps it, /* keeps all the rest)", "component"),
+    Command("newpar", "new", do_newpar,
+            "newpar <n> [value delta min bot top max | = expr | dist(args)]",
+            "change parameters: values, links (= 2*p3), or a distribution for\n"
+            "fakeit N (uniform, loguniform, normal, lognormal, exponential)",
+            "parameter"),
+    Command("plot", "pl", do_plot, "plot [file.png]",
+            "plot the last fake data and folded model (PNG and terminal)", "path"),
+    Command("quit", "q", do_exit, "quit", "leave the prompt"),
+    Command("response", "resp", do_response, "response [1:1] <file>|none|default",
+            "set the response (default: specdsl's built-in CCD response)", "path"),
+    Command("save", "sa", do_save, "save [all|model|files] [file.xcm]",
+            "write the session as an XSPEC command file", "save"),
+    Command("seed", "see", lambda s, a: _set_seed(s, a), "seed <n>",
+            "set the random seed (XSPEC: xset seed <n>)"),
+    Command("show", "sh", do_show, "show [all|model|parameters|files|fakeit]",
+            "show the session", "show"),
+    Command("source", "sou", do_source, "source",
+            "print the Python/JAX code generated for the model"),
+    Command("thaw", "th", _freeze(False), "thaw <n>", "thaw parameters", "parameter"),
+    Command("untie", "unt", do_untie, "untie <n>", "remove parameter links",
+            "parameter"),
+    Command("xsect", "xs", do_xsect, "xsect <vern|bcmc|obcm>",
+            "set the photoionisation cross sections", "xsect"),
+)
+# fmt: on

@@ -1,0 +1,289 @@
+"""The state of one ``specdsl fakeit`` prompt session, and its command loop.
+
+A session holds what XSPEC holds for fakeit: the loaded spectrum and the
+response, ARF and background chosen for it (or a dummy response), the model with
+its parameters, the ``abund``/``xsect`` settings, and the last fake spectra (for
+``plot``). Commands come from a stack of inputs: the terminal or a piped script
+at the bottom, an ``@file.xcm`` on top while it runs; a command's own questions
+are answered from the same input, as in XSPEC.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from specdsl.errors import OGIPError, SpecdslError
+from specdsl.prompt.responses import EnergyGrid
+
+PROMPT = "specdsl> "
+MAX_SCRIPT_DEPTH = 16
+XSPEC_SETTINGS = {"abund": "angr", "xsect": "vern"}  # Xspec.init (6.20), fallback
+
+
+@dataclass
+class FakeResult:
+    """What the last ``fakeit`` made: enough to plot it and to describe it."""
+
+    counts: np.ndarray  # (n_spectra, channels)
+    expected: np.ndarray  # (channels,) expected total counts of spectrum 1
+    background_expected: np.ndarray | None  # (channels,) in the source spectrum
+    e_min: np.ndarray
+    e_max: np.ndarray
+    energy_range: tuple[float, float]
+    exposure: float
+    counting_statistics: bool
+    expression: str
+    parameters: dict = dataclasses.field(default_factory=dict)
+    files: tuple[Path, ...] = ()
+
+
+class Session:
+    """One prompt session: files, model, parameters, settings and the last fake."""
+
+    def __init__(self, console=None, *, cwd=None, seed: int = 0):
+        from rich.console import Console
+
+        self.console = console or Console(highlight=False)
+        self.cwd = Path(cwd or os.getcwd())
+        self.inputs: list = []
+        self.running = True
+        self.errors = 0
+
+        self.data_path: Path | None = None
+        self.data_corrscal = 1.0
+        self.response_path: Path | None = None
+        self.builtin_response = False
+        self.arf_choice: Path | bool | None = None  # None: the header's ANCRFILE
+        self.background_choice: Path | bool | None = None  # None: BACKFILE
+        self.dummy_grid = EnergyGrid()
+        self.dummy_channels = (0.0, 0.0)
+        self.dummy_active = False
+        self.energies: EnergyGrid | None = None
+        self._observation = None
+
+        self.model = None
+        self.table = None
+        self._settings: dict[str, str] | None = None
+        self.seed = seed
+        self.runs = 0
+        self.last: FakeResult | None = None
+        self.fold_cache = None
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """``abund`` and ``xsect`` in force (read on first use: loads the library)."""
+        if self._settings is None:
+            self._settings = current_settings()
+        return self._settings
+
+    # ------------------------------------------------------------ input
+
+    @property
+    def interactive(self) -> bool:
+        return bool(self.inputs) and self.inputs[-1].interactive
+
+    def ask(self, prompt: str) -> str:
+        """A command's question, answered by the innermost input that has lines."""
+        for source in reversed(self.inputs):
+            answer = source.read(prompt, "answer")
+            if answer is not None:
+                return answer
+        return ""
+
+    def run(self, source) -> None:
+        """Read and run commands from ``source`` until it ends or ``exit``."""
+        from specdsl.prompt.commands import dispatch
+
+        if len(self.inputs) >= MAX_SCRIPT_DEPTH:
+            raise SpecdslError(f"scripts nested more than {MAX_SCRIPT_DEPTH} deep")
+        self.inputs.append(source)
+        try:
+            while self.running:
+                try:
+                    line = source.read(PROMPT, "command")
+                except KeyboardInterrupt:
+                    continue  # Ctrl-C at an empty prompt: a fresh prompt
+                if line is None:
+                    break
+                dispatch(self, line)
+        finally:
+            self.inputs.pop()
+
+    def path(self, text: str) -> Path:
+        """A file named at the prompt: from the working directory, else beside the
+        script being run (so an .xcm finds files saved next to it)."""
+        named = Path(text.strip().strip("'\"")).expanduser()
+        if named.is_absolute():
+            return named
+        candidate = self.cwd / named
+        if not candidate.exists():
+            for source in reversed(self.inputs):
+                folder = getattr(source, "folder", None)
+                if folder is not None and (folder / named).exists():
+                    return folder / named
+        return candidate
+
+    # ------------------------------------------------------------ files
+
+    def load_data(self, path: Path) -> None:
+        """XSPEC's ``data``: a spectrum; its header links hold unless overridden."""
+        from specdsl.response.ogip import read_pha
+
+        spectrum = read_pha(path)
+        self.data_path = path
+        self.response_path = None
+        self.arf_choice = None
+        self.background_choice = None
+        self.builtin_response = False
+        self.dummy_active = False
+        self.data_corrscal = _scalar(spectrum.corrscal, 1.0)
+        self.forget_observation()
+
+    def forget_observation(self) -> None:
+        self._observation = None
+
+    def observation(self):
+        """The Observation fakeit folds through, or None when no response is set."""
+        if self._observation is None:
+            self._observation = self._build_observation()
+        return self._observation
+
+    def _build_observation(self):
+        from specdsl.prompt.responses import dummy_response, regrid
+        from specdsl.response.observation import Observation
+
+        if self.dummy_active:
+            return self._with_background(
+                dummy_response(self.dummy_grid, *self.dummy_channels)
+            )
+        if self.data_path is not None:
+            observation = Observation.from_pha(
+                self.data_path,
+                rmf=self.response_path,
+                arf=self.arf_choice,
+                background=self.background_choice,
+            )
+        elif self.response_path is not None:
+            arf = self.arf_choice if isinstance(self.arf_choice, Path) else None
+            observation = self._with_background(
+                Observation.from_response(self.response_path, arf)
+            )
+        elif self.builtin_response:
+            observation = self._with_background(Observation.default(exposure=1.0))
+        else:
+            return None
+        if self.energies is not None:
+            observation = regrid(observation, self.energies.edges())
+        return observation
+
+    def _with_background(self, observation):
+        """Attach a ``backgrnd`` file to an observation built without a spectrum."""
+        if not isinstance(self.background_choice, Path):
+            return observation
+        return attach_background(observation, self.background_choice)
+
+    # ------------------------------------------------------------ model
+
+    def set_model(self, expression: str):
+        """Compile a model; the previous one stays if this one has an error."""
+        from specdsl.model import compile
+        from specdsl.prompt.parameters import ParameterTable
+
+        model = compile(expression)
+        self.model = model
+        self.table = ParameterTable(model)
+        return model
+
+    def require_model(self):
+        if self.model is None:
+            raise SpecdslError(
+                "Cannot create fake data. There are no active models: "
+                "define one with e.g.  model tbabs*powerlaw"
+            )
+        return self.model
+
+    def run_seed(self) -> int:
+        """A fresh seed for each fakeit run, derived from the session seed."""
+        state = np.random.SeedSequence([self.seed, self.runs]).generate_state(1)
+        self.runs += 1
+        return int(state[0])
+
+
+def current_settings() -> dict[str, str]:
+    """``abund`` and ``xsect`` in force (specdsl.library.settings when present)."""
+    try:
+        from specdsl.library import settings
+    except ImportError:
+        return dict(XSPEC_SETTINGS)
+    return {"abund": settings.abundance(), "xsect": settings.cross_section()}
+
+
+def attach_background(observation, path: Path, *, adopt_scales: bool = True):
+    """The observation with the background spectrum in ``path`` (its own
+    exposure, BACKSCAL and AREASCAL; the source's response).
+
+    A source not based on data has no region of its own: with ``adopt_scales``
+    it takes the background's BACKSCAL and AREASCAL, so the background file is
+    the background expected in the source spectrum (scaled by exposure only).
+    """
+    from specdsl.response.ogip import read_pha
+
+    spectrum = read_pha(path, origin="backgrnd")
+    if spectrum.n_channels != observation.n_channels:
+        raise OGIPError(
+            path,
+            f"channel counts differ: background has {spectrum.n_channels} channels "
+            f"but the response has {observation.n_channels}",
+            field="DETCHANS",
+        )
+    if spectrum.exposure is None or not spectrum.exposure > 0:
+        raise OGIPError(path, "the background needs an EXPOSURE > 0", "EXPOSURE")
+    background = dataclasses.replace(
+        observation,
+        counts=spectrum.counts,
+        exposure=float(spectrum.exposure),
+        backscal=spectrum.backscal,
+        areascal=spectrum.areascal,
+        spectrum_path=spectrum.path,
+        background=None,
+        background_path=None,
+    )
+    scales = {}
+    if adopt_scales:
+        scales = {"backscal": background.backscal, "areascal": background.areascal}
+    return dataclasses.replace(
+        observation, background=background, background_path=path, **scales
+    )
+
+
+def canonical_expression(model, numbered: bool = False) -> str:
+    """The model with XSPEC's component names: ``TBabs*(powerlaw+bbodyrad)``;
+    ``numbered`` adds XSPEC's component numbers, ``TBabs<1>*(powerlaw<2>...)``."""
+    from specdsl.syntax import nodes
+
+    uses = {id(use.node): use for use in model.resolved.components}
+
+    def render(node, parent=None) -> str:
+        if id(node) in uses:
+            use = uses[id(node)]
+            name = use.spec.name
+            if not isinstance(node, nodes.Component):  # a table: atable{file}
+                name = f"{node.kind}{{{node.path}}}"
+            return f"{name}<{use.index}>" if numbered else name
+        if isinstance(node, nodes.Sum):
+            text = "+".join(render(term, node) for term in node.terms)
+            return f"({text})" if parent is not None else text
+        text = "*".join(render(factor, node) for factor in node.factors)
+        return f"({text})" if isinstance(parent, nodes.Product) else text
+
+    return render(model.tree)
+
+
+def _scalar(value, default: float) -> float:
+    array = np.asarray(value, dtype=np.float64)
+    return float(array) if array.ndim == 0 else default

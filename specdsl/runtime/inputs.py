@@ -1,0 +1,240 @@
+"""Where a job's parameter values come from: distributions, designs and tables.
+
+A ``ParameterSource`` gives the values of any range of spectra on demand
+(``source(first, stop)``), so a streamed job holds one chunk of parameters at a
+time and several processes can each take their share. The values of spectrum i
+never depend on which range asked for it.
+
+- ``--param NAME=uniform(1,3)`` (or a number): random draws, see
+  ``specdsl.runtime.distributions``.
+- ``design="sobol"`` or ``"lhs"``: the same distributions sampled through their
+  inverse CDF at the points of a scrambled Sobol sequence or a Latin hypercube
+  (``scipy.stats.qmc``, imported only then), one dimension per distribution in
+  XSPEC parameter order. Sobol points are generated per range (fast-forwarded);
+  a Latin hypercube needs all ``count`` points at once (count x dims floats).
+- ``table``: a CSV file (a header line of parameter names), an ``.npz`` (one
+  array per name) or an ``.npy`` structured array (one field per name). Columns
+  are matched to parameters like ``--param`` names (case-insensitive, dotted).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from specdsl import parameters as _parameters
+from specdsl.errors import ParameterError
+from specdsl.runtime.distributions import Distribution, draw_range, parse_distribution
+
+DESIGNS = ("random", "sobol", "lhs")
+
+
+class ParameterSource:
+    """Every model parameter's values for spectra ``first .. stop - 1``."""
+
+    def __init__(
+        self, model, count, *, distributions=None, table=None, seed=0, design="random"
+    ):
+        self.model = model
+        self.seed = seed
+        self.table = table or {}
+        self.distributions = distributions or {}
+        self.count = _count(count, self.table)
+        self.design = _design(design, self.distributions, self.count, seed, model)
+        self._check_table()
+
+    def __call__(self, first: int, stop: int) -> dict[str, np.ndarray]:
+        given = {name: column[first:stop] for name, column in self.table.items()}
+        given.update(self._distribution_values(first, stop))
+        values, _ = _parameters.normalize(self.model.parameters, given)
+        size = stop - first
+        return {
+            name: np.broadcast_to(value, (size,)).astype(np.float64)
+            for name, value in values.items()
+        }
+
+    def _distribution_values(self, first: int, stop: int) -> dict:
+        if self.design is None:
+            indices = {name: _index(self.model, name) for name in self.distributions}
+            return draw_range(self.distributions, first, stop, self.seed, indices)
+        points = self.design(first, stop)
+        values = {}
+        for name, distribution in self.distributions.items():
+            if distribution.name == "fixed":
+                values[name] = distribution.quantile(np.zeros(stop - first))
+            else:
+                values[name] = distribution.quantile(points[:, self.design.axis[name]])
+        return values
+
+    def _check_table(self) -> None:
+        """Refuse bad table values (limits, NaN) before any work is done."""
+        if self.table:
+            _parameters.normalize(
+                self.model.parameters,
+                {
+                    name: np.asarray(column[: self.count])
+                    for name, column in self.table.items()
+                },
+            )
+
+
+def build_source(model, count, params=(), *, seed=0, table=None, design="random"):
+    """A source from ``--param`` texts, an optional table file and a design."""
+    distributions = {}
+    for item in params:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise ParameterError(f"--param {item!r}: write it as NAME=VALUE")
+        distributions[_resolve(model, name.strip(), "--param")] = parse_distribution(
+            text, f"--param {name.strip()}"
+        )
+    columns = read_table(table, model) if table else {}
+    clash = set(columns) & set(distributions)
+    if clash:
+        raise ParameterError(
+            f"{', '.join(sorted(clash))} given both by --param and by the table {table}"
+        )
+    return ParameterSource(
+        model,
+        count,
+        distributions=distributions,
+        table=columns,
+        seed=seed,
+        design=design,
+    )
+
+
+def read_table(path, model) -> dict[str, np.ndarray]:
+    """Columns of a CSV, .npz or structured .npy file, keyed by parameter name."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npz":
+            with np.load(path) as archive:
+                raw = {key: np.asarray(archive[key]) for key in archive.files}
+        elif suffix == ".npy":
+            raw = _structured_columns(path, np.load(path, mmap_mode="r"))
+        else:
+            raw = _csv_columns(path)
+    except (OSError, ValueError) as error:
+        raise ParameterError(
+            f"cannot read the parameter table {path}: {error}"
+        ) from None
+
+    columns = {}
+    for key, column in raw.items():
+        column = np.asarray(column)
+        if column.ndim != 1 or column.dtype.kind not in "biuf":
+            raise ParameterError(
+                f"{path}: column {key!r} must be one number per spectrum; got shape "
+                f"{column.shape}, dtype {column.dtype}"
+            )
+        columns[_resolve(model, key, f"{path}: column")] = column
+    lengths = {len(column) for column in columns.values()}
+    if len(lengths) > 1:
+        raise ParameterError(f"{path}: the columns have different lengths {lengths}")
+    if not columns or 0 in lengths:
+        raise ParameterError(f"{path}: no parameter values in the table")
+    return columns
+
+
+def _structured_columns(path, array) -> dict:
+    if array.dtype.names is None:
+        raise ParameterError(
+            f"{path}: a .npy table must be a structured array with one field per "
+            "parameter (or use .npz or .csv)"
+        )
+    return {name: array[name] for name in array.dtype.names}
+
+
+def _csv_columns(path: Path) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        header = handle.readline()
+    names = [name.strip().strip('"') for name in header.split(",")]
+    if not header.strip() or not all(names):
+        raise ParameterError(f"{path}: the first line must name the columns")
+    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+    if data.shape[1] != len(names):
+        raise ParameterError(
+            f"{path}: {len(names)} names in the header but {data.shape[1]} columns"
+        )
+    return {name: data[:, i] for i, name in enumerate(names)}
+
+
+def _resolve(model, key: str, where: str) -> str:
+    """A parameter's dotted name from a case-insensitive name or an XSPEC index."""
+    lookup = {p.name.lower(): p.name for p in model.parameters}
+    by_index = {str(p.index): p.name for p in model.parameters}
+    name = lookup.get(key.lower()) or by_index.get(key)
+    if name is None:
+        valid = ", ".join(p.name for p in model.parameters)
+        raise ParameterError(
+            f"{where} {key!r}: unknown parameter; this model has: {valid}"
+        )
+    return name
+
+
+def _index(model, name: str) -> int:
+    return next(p.index for p in model.parameters if p.name == name)
+
+
+def _count(count, table) -> int:
+    rows = len(next(iter(table.values()))) if table else None
+    if count is None:
+        if rows is None:
+            return 1
+        return rows
+    if rows is not None and count > rows:
+        raise ParameterError(f"--count {count} but the table has only {rows} rows")
+    return int(count)
+
+
+class _Design:
+    """Unit-cube points of spectra ``first .. stop - 1`` from scipy's qmc."""
+
+    def __init__(self, kind: str, axis: dict, count: int, seed: int):
+        from scipy.stats import qmc
+
+        self.kind = kind
+        self.axis = axis
+        dims = max(1, len(axis))
+        if kind == "lhs":
+            self._points = qmc.LatinHypercube(d=dims, rng=seed).random(count)
+        else:
+            self._engine = qmc.Sobol(d=dims, scramble=True, rng=seed)
+            self._position = 0
+
+    def __call__(self, first: int, stop: int) -> np.ndarray:
+        if self.kind == "lhs":
+            return self._points[first:stop]
+        if first < self._position:
+            self._engine.reset()
+            self._position = 0
+        if first > self._position:
+            self._engine.fast_forward(first - self._position)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # balance warnings for non-powers of 2
+            points = self._engine.random(stop - first)
+        self._position = stop
+        return points
+
+
+def _design(kind: str, distributions: dict, count: int, seed: int, model):
+    if kind not in DESIGNS:
+        raise ParameterError(
+            f"unknown design {kind!r}; use one of {', '.join(DESIGNS)}"
+        )
+    if kind == "random":
+        return None
+    varying = [
+        name
+        for name, d in distributions.items()
+        if isinstance(d, Distribution) and d.name != "fixed"
+    ]
+    if not varying:
+        raise ParameterError(f"a {kind} design needs at least one --param distribution")
+    varying.sort(key=lambda name: _index(model, name))
+    return _Design(kind, {name: i for i, name in enumerate(varying)}, count, seed)

@@ -1,0 +1,91 @@
+"""Two processes on loopback share one job through jax.distributed.
+
+Each process writes its own parts (part k goes to process k mod 2); together
+they give exactly the files of a single-process run.
+"""
+
+import socket
+import subprocess
+import sys
+
+import numpy as np
+from astropy.io import fits
+
+JOB = [
+    "fakeit",
+    "--model",
+    "tbabs*powerlaw",
+    "--count",
+    "1500",
+    "--param",
+    "powerlaw_1.PhoIndex=uniform(1,3)",
+    "--param",
+    "powerlaw_1.norm=loguniform(0.01,1)",
+    "--seed",
+    "21",
+    "--part-size",
+    "500",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _command(output, *extra):
+    return [sys.executable, "-m", "specdsl.cli", *JOB, "--output", str(output), *extra]
+
+
+def _read(path):
+    with fits.open(path) as hdus:
+        data = hdus["SPECTRUM"].data
+        return (
+            np.array(data["SPEC_NUM"]),
+            np.array(data["COUNTS"]),
+            np.array(data["powerlaw_1.PhoIndex"]),
+        )
+
+
+def test_two_processes_write_the_same_files_as_one(tmp_path):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    single = subprocess.run(
+        _command(tmp_path / "one" / "fake.pha"), capture_output=True, text=True
+    )
+    assert single.returncode == 0, single.stderr
+
+    address = f"127.0.0.1:{_free_port()}"
+    processes = [
+        subprocess.Popen(
+            _command(
+                tmp_path / "two" / "fake.pha",
+                "--coordinator",
+                address,
+                "--num-processes",
+                "2",
+                "--process-id",
+                str(rank),
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    for process, (_, error) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, error
+
+    assert "process 0 of 2: wrote 1000 spectra" in outputs[0][0]
+    assert "process 1 of 2: wrote 500 spectra" in outputs[1][0]
+    names = sorted(p.name for p in (tmp_path / "two").iterdir())
+    assert names == ["fake-0000.pha", "fake-0001.pha", "fake-0002.pha"]
+    for name in names:
+        spec_num, counts, index = _read(tmp_path / "two" / name)
+        expected = _read(tmp_path / "one" / name)
+        np.testing.assert_array_equal(counts, expected[1])
+        np.testing.assert_array_equal(spec_num, expected[0])
+        np.testing.assert_array_equal(index, expected[2])
+    assert _read(tmp_path / "two" / "fake-0001.pha")[0][0] == 501

@@ -1,0 +1,587 @@
+"""The interactive ``specdsl fakeit`` prompt: scripted sessions, errors, Ctrl-C,
+XSPEC's fakeit files, completion and the terminal path (prompt_toolkit)."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from rich.console import Console
+
+from specdsl.prompt import run_prompt
+from specdsl.prompt.commands import lookup
+from specdsl.prompt.inputs import ScriptInput, history_path
+from specdsl.prompt.responses import EnergyGrid, dummy_response, regrid
+from specdsl.prompt.session import Session
+from specdsl.response.observation import Observation
+
+CY15 = "chandra-acis-cy15-fakeit"
+
+
+def console() -> Console:
+    return Console(file=io.StringIO(), width=100, color_system=None)
+
+
+def run(tmp_path, script: str, session: Session | None = None):
+    """Run a script in-process; returns the session and what it printed."""
+    session = session or Session(console(), cwd=tmp_path)
+    lines = textwrap.dedent(script).strip().splitlines()
+    session.run(ScriptInput(lines, session.console))
+    return session, session.console.file.getvalue()
+
+
+def header_and_data(path):
+    with fits.open(path) as hdus:
+        return hdus[1].header.copy(), hdus[1].data.copy()
+
+
+def powerlaw_flux(edges, index, norm):
+    """Photons cm^-2 s^-1 per bin of a power law, integrated exactly."""
+    return norm * np.diff(edges ** (1.0 - index)) / (1.0 - index)
+
+
+def child_environment(tmp_path) -> dict:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="100", TERM="dumb")
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    return env
+
+
+# --- a whole session through a pipe ------------------------------------------------
+
+
+def test_scripted_session_through_a_pipe(tmp_path, shared_data):
+    data = shared_data / "chandra-acis-3c273" / "3c273.pi"
+    script = f"""\
+data {data}
+model tbabs*(powerlaw+gaussian)
+0.03
+1.7
+1e-3
+/
+/*
+newpar 5 0.05
+newpar 6 = p3 * 0.01
+fakeit
+y
+
+3c.fak
+40000
+plot
+save all sess.xcm
+model none
+@sess.xcm
+show parameters
+exit
+"""
+    done = subprocess.run(
+        [sys.executable, "-m", "specdsl.cli", "fakeit"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=child_environment(tmp_path),
+        timeout=300,
+    )
+    screen = done.stdout
+    assert done.returncode == 0, screen + done.stderr
+
+    for echoed in (
+        "specdsl> data ",
+        "1:TBabs:nH> 0.03",
+        "3:powerlaw:norm> 1e-3",
+        "4:gaussian:LineE> /",
+        "5:gaussian:Sigma> /*",
+        " Use counting statistics in creating fake data? (y): y",
+        " Fake data file name (3c273.fak): 3c.fak",
+        " Exposure time, correction norm, bkg exposure time (38564.6, 0.00000, "
+        "38564.6): 40000",
+        "wrote 3c.fak (type I",
+        "wrote 3c_bkg.fak (background",
+        "fake data and folded model",
+        f"plot written to {tmp_path / '3c.png'}",
+        f"saved all to {tmp_path / 'sess.xcm'}",
+        "model removed",
+        "specdsl> @sess.xcm",
+    ):
+        assert echoed in screen, echoed
+
+    # After the reload the table shows the values typed before it.
+    reloaded = screen[screen.index("specdsl> show parameters") :]
+    assert "Model TBabs<1>*(powerlaw<2>+gaussian<3>)" in reloaded
+    assert "= p3 * 0.01" in reloaded and "0.05" in reloaded and "6.5" in reloaded
+
+    header, table = header_and_data(tmp_path / "3c.fak")
+    assert header["FKSRC001"] == "TBabs*(powerlaw+gaussian)"
+    assert header["FKRSP001"] == "3c273.rmf" and header["FKARF001"] == "3c273.arf"
+    assert (header["RESPFILE"], header["ANCRFILE"]) == ("3c273.rmf", "3c273.arf")
+    assert header["BACKFILE"] == "3c_bkg.fak" and header["EXPOSURE"] == 40000.0
+    assert "specdsl parameter gaussian_1.norm = 1e-05" in str(header["HISTORY"])
+    assert table["COUNTS"].sum() > 1000
+    assert (tmp_path / "3c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    saved = (tmp_path / "sess.xcm").read_text().splitlines()
+    assert f"data 1:1 {data}" in saved
+    assert "model  TBabs*(powerlaw+gaussian)" in saved
+    assert "= p3 * 0.01" in saved
+    assert sorted(p.name for p in tmp_path.glob("*.*")) == [
+        "3c.fak", "3c.png", "3c_bkg.fak", "sess.xcm"
+    ]  # fmt: skip
+
+
+def test_ctrl_c_stops_a_long_fakeit_and_the_session_goes_on(tmp_path):
+    script = """\
+dummyrsp 0.1 10 100 log
+model powerlaw
+/*
+newpar 1 uniform(1,3)
+fakeit 400000
+y
+
+big.fak
+1000
+show fakeit
+model
+exit
+"""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "specdsl.cli", "fakeit"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+        env=child_environment(tmp_path),
+    )
+    child.stdin.write(script)
+    child.stdin.close()
+    child.stdin = None  # all of it is written; communicate() only reads
+    seen = []
+    try:
+        for line in child.stdout:
+            seen.append(line)
+            if line.startswith("simulating 400000 spectra"):
+                child.send_signal(signal.SIGINT)
+                break
+        rest, _ = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    screen = "".join(seen) + rest
+
+    assert "interrupted: the command stopped and nothing was written" in rest
+    assert "no fake spectra yet" in rest  # show fakeit ran after the interrupt
+    assert "Model powerlaw<1>" in rest  # and so did the next command
+    assert child.returncode == 1, screen
+    assert [p.name for p in tmp_path.iterdir() if p.name != "xdg"] == []
+
+
+# --- errors --------------------------------------------------------------------------
+
+
+def test_errors_are_panels_and_the_session_goes_on(tmp_path):
+    out = console()
+    script = io.StringIO(
+        "model tbabs*powerlaw\n/*\n"
+        "model tbabs*(po+bb\n"
+        "model tbabs*powrlaw\n"
+        "data missing.pha\n"
+        "modle po\n"
+        "newpar 2 99\n"
+        "newpar 7 1\n"
+        "newpar 3 = p3\n"
+        "show model\n"
+    )
+    status = run_prompt(stdin=script, console=out, interactive=False)
+    screen = out.file.getvalue()
+
+    assert status == 1
+    assert "╭─ model error" in screen and "'(' is never closed" in screen
+    assert "│     tbabs*(po+bb    │\n│           ^         │" in screen
+    assert "unknown model component 'powrlaw'" in screen
+    assert "Did you mean powerlaw" in screen
+    assert "missing.pha: file not found" in screen
+    assert "unknown command 'modle'; did you mean model?" in screen
+    assert "powerlaw_1.PhoIndex = 99 is outside its hard limits [-3, 10]" in screen
+    assert "no parameter '7'" in screen
+    assert "would link parameter 3 to itself" in screen
+    # The last command still ran, on the first model, with its values unchanged.
+    shown = screen[screen.rindex("Model TBabs<1>*powerlaw<2>") :]
+    assert "PhoIndex" in shown and "99" not in shown
+
+
+def test_interrupted_fakeit_in_process_returns_to_the_prompt(tmp_path, monkeypatch):
+    import specdsl.prompt.fakeit as fakeit_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fakeit_module, "_simulate", interrupted)
+    session, screen = run(
+        tmp_path, "dummyrsp 1 2 4\nmodel po\n/*\nfakeit\ny\n\n\n/\nshow fakeit"
+    )
+    assert "interrupted: the command stopped and nothing was written" in screen
+    assert screen.rstrip().endswith("no fake spectra yet")
+    assert session.running and list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_write_leaves_neither_file(tmp_path, shared_data, monkeypatch):
+    from specdsl.output import pha
+
+    real = pha.write_pha
+
+    def interrupt_source(path, *args, **kwargs):
+        if not str(path).endswith("_bkg.fak"):
+            raise KeyboardInterrupt
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(pha, "write_pha", interrupt_source)
+    bkg = shared_data / "chandra-acis-3c273" / "3c273_bg.pi"
+    _, screen = run(
+        tmp_path,
+        f"dummyrsp 0.1 15 1024 lin\nbackgrnd {bkg}\nmodel po\n/*\n"
+        "fakeit\ny\n\nx.fak\n/",
+    )
+    assert "interrupted" in screen
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_spectrum_without_response_asks_for_one(tmp_path, shared_data):
+    folder = shared_data / "chandra-acis-3c273"
+    session, screen = run(
+        tmp_path,
+        f"""
+        data {folder / "3c273_bg.pi"}
+        model po
+        /*
+        fakeit
+
+        fakeit nowrite
+        {folder / "3c273.rmf"}
+        none
+        n
+        /
+        """,
+    )
+    assert "warning: no response for this spectrum yet" in screen
+    assert "3c273_bg.pi has no response: fakeit needs one" in screen
+    assert "   ...and ancillary file: none" in screen
+    assert session.last is not None and session.last.counts.shape == (1, 1024)
+    assert session.last.exposure == pytest.approx(38564.608926889)  # the data's
+
+
+# --- XSPEC's own fakeit files ---------------------------------------------------------
+
+# How our header differs from XSPEC 12.8's aciss.fak (tests/test_write_pha.py has
+# the writer's side): XSPEC writes HDUVERS1; we write the OGIP class keywords.
+XSPEC_ONLY = {"HDUVERS1"}
+OURS_ONLY = {"HDUCLAS2", "HDUCLAS3", "HDUCLAS4", "HDUVERS", "FILTER"}
+SAME = (
+    "HDUCLASS HDUCLAS1 TELESCOP INSTRUME CHANTYPE RESPFILE ANCRFILE FKRSP001 FKARF001"
+    " EXPOSURE TLMIN1 TLMAX1 DETCHANS POISSERR AREASCAL BACKSCAL"
+).split()
+
+
+def value_keys(header) -> set[str]:
+    return {key for key in header if key not in ("HISTORY", "COMMENT", "")}
+
+
+def test_fakeit_file_matches_xspecs_key_by_key(tmp_path, shared_data):
+    folder = shared_data / CY15
+    session, screen = run(
+        tmp_path,
+        f"""
+        model tbabs*powerlaw
+        0.1
+        1.8
+        1e-3
+        fakeit none
+        {folder / "aciss_aimpt_cy15.rmf"}
+        {folder / "aciss_aimpt_cy15.arf"}
+        y
+
+        none.fak
+        40000
+        data {folder / "aciss.fak"}
+        fakeit
+        y
+
+
+        /
+        fakeit
+        y
+
+
+        /
+        """,
+    )
+    assert "For fake spectrum #1 response file is needed: " in screen
+    assert " Fake data file name (aciss_aimpt_cy15.fak): none.fak" in screen
+    assert " Fake data file name (aciss.fak): \n" in screen  # based on the data
+    assert "(replacing the existing aciss.fak)" in screen  # a script: no question
+    assert "no background: aciss.fak names no background file" in screen
+    assert "no background: none given" in screen
+
+    with fits.open(folder / "aciss.fak") as hdus:
+        xspec, xspec_columns = hdus[1].header.copy(), hdus[1].columns
+        xspec_data = hdus[1].data.copy()
+    with fits.open(folder / "test.fak") as hdus:
+        xspec_12_12 = hdus[1].header.copy()
+    for name in ("none.fak", "aciss.fak"):
+        ours, data = header_and_data(tmp_path / name)
+        assert [(c.name, c.format) for c in data.columns] == [
+            (c.name, c.format) for c in xspec_columns
+        ]
+        assert value_keys(xspec) - value_keys(ours) == XSPEC_ONLY
+        assert value_keys(ours) - value_keys(xspec) == OURS_ONLY
+        assert {k: ours[k] for k in SAME} == {k: xspec[k] for k in SAME}
+        assert ours["FKSRC001"] == "TBabs*powerlaw"  # XSPEC: phabs*zphabs*zpowerlw
+        # Links absent in XSPEC are blank; ours say 'none' (see specdsl.output.pha).
+        assert (ours["BACKFILE"], ours["CORRFILE"]) == ("none", "none")
+        assert (xspec["BACKFILE"], xspec["CORRFILE"]) == ("", "")
+        assert 10_000 < data["COUNTS"].sum() < 40_000  # about 24,000 expected
+
+    # CORRSCAL: XSPEC 12.12 writes the norm typed (test.fak), 12.8 its negative.
+    ours, data = header_and_data(tmp_path / "none.fak")
+    assert ours["CORRSCAL"] == xspec_12_12["CORRSCAL"] == -xspec["CORRSCAL"]
+    # Based on the loaded data: its grouping and quality are copied.
+    _, data = header_and_data(tmp_path / "aciss.fak")
+    np.testing.assert_array_equal(data["GROUPING"], xspec_data["GROUPING"])
+    np.testing.assert_array_equal(data["QUALITY"], xspec_data["QUALITY"])
+
+
+# --- batches, the dummy response and plots --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dummy_session(tmp_path_factory):
+    """A session on a small diagonal dummy response, with a batch and a plot."""
+    folder = tmp_path_factory.mktemp("dummy")
+    session, screen = run(
+        folder,
+        """
+        dummyrsp 0.5 8 60 log
+        model powerlaw
+        2.5
+        10
+        fakeit
+        n
+
+        /
+        100
+        newpar 1 uniform(1, 3)
+        newpar 2 = 0.01 * p1
+        xset seed 5
+        fakeit 40
+        y
+        b_
+        /
+        1000
+        xset seed 5
+        fakeit 40
+        y
+
+        again.fak
+        1000
+        fakeit nowrite 40
+        y
+        1000
+        plot batch.png
+        show fakeit
+        """,
+        Session(console(), cwd=folder),
+    )
+    return folder, session, screen
+
+
+def test_dummy_response_gives_the_model_times_the_exposure(dummy_session):
+    folder, _, screen = dummy_session
+    assert " Fake data file name (dummy_rsp.fak): /" in screen
+    header, table = header_and_data(folder / "dummy_rsp.fak")
+    assert header["FKRSP001"] == "dummyrsp" and header["RESPFILE"] == "none"
+    assert (header["TELESCOP"], header["CHANTYPE"]) == ("UNKNOWN", "PHA")
+    edges = EnergyGrid(0.5, 8.0, 60, True).edges()
+    np.testing.assert_allclose(
+        table["COUNTS"], 100 * powerlaw_flux(edges, 2.5, 10.0), rtol=1e-6
+    )
+
+
+def test_batch_draws_distributions_and_links(dummy_session):
+    folder, _, screen = dummy_session
+    assert "wrote b_dummy_rsp.fak (type II, 40 rows" in screen
+    header, table = header_and_data(folder / "b_dummy_rsp.fak")
+    index, norm = table["powerlaw_1.PhoIndex"], table["powerlaw_1.norm"]
+
+    assert header["HDUCLAS4"] == "TYPE:II" and table["COUNTS"].shape == (40, 60)
+    assert np.all((index >= 1) & (index <= 3)) and len(set(index)) == 40
+    np.testing.assert_allclose(norm, 0.01 * index)
+    # Harder spectra (small index) put more counts above 2 keV.
+    hard = table["COUNTS"][:, 30:].sum(axis=1) / table["COUNTS"].sum(axis=1)
+    assert np.corrcoef(index, hard)[0, 1] < -0.5
+
+
+def test_same_seed_gives_the_same_batch(dummy_session):
+    folder, _, _ = dummy_session
+    _, first = header_and_data(folder / "b_dummy_rsp.fak")
+    _, again = header_and_data(folder / "again.fak")
+    np.testing.assert_array_equal(first["COUNTS"], again["COUNTS"])
+    name = "powerlaw_1.PhoIndex"
+    np.testing.assert_array_equal(first[name], again[name])
+
+
+def test_nowrite_and_plot(dummy_session):
+    folder, session, screen = dummy_session
+    assert "nowrite: no file" in screen
+    assert sorted(p.name for p in folder.glob("*.fak")) == [
+        "again.fak", "b_dummy_rsp.fak", "dummy_rsp.fak"
+    ]  # fmt: skip
+    assert "last fakeit: 40 x 60 channels, exposure 1000 s, nothing written" in screen
+    assert (folder / "batch.png").read_bytes()[:4] == b"\x89PNG"
+    plot = screen[screen.index("fake data and folded model") :]
+    assert "*" in plot and "-" in plot and "8 keV" in plot
+
+
+def test_parameter_prompt_answers(tmp_path):
+    session, screen = run(
+        tmp_path,
+        """
+        model tbabs*(powerlaw+powerlaw)
+        /
+        1.5,,-1,-1,5,5
+        = p2
+        /*
+        newpar 5 12
+        """,
+    )
+    table = session.table
+    assert table.get(1).value == 1.0  # '/' kept the default
+    assert table.get(2).fields() == (1.5, 0.01, -1.0, -1.0, 5.0, 5.0)
+    assert str(table.get(3).link) == "p2" and table.values()["powerlaw_1.norm"] == 1.5
+    assert "4:powerlaw:PhoIndex> /*" in screen
+    assert "5:powerlaw:norm>" not in screen  # '/*' kept the rest
+    assert table.get(5).value == 12.0
+
+
+# --- commands, completion, the terminal ---------------------------------------------
+
+
+def test_xspec_abbreviations():
+    names = {w: (lookup(w).name if lookup(w) else None) for w in (
+        "mo", "mod", "model", "new", "newpar", "fa", "da", "resp", "back", "du",
+        "en", "pl", "sa", "sh", "q", "ab", "xs", "n", "re", "m",
+    )}  # fmt: skip
+    assert names == {
+        "mo": "model", "mod": "model", "model": "model", "new": "newpar",
+        "newpar": "newpar", "fa": "fakeit", "da": "data", "resp": "response",
+        "back": "backgrnd", "du": "dummyrsp", "en": "energies", "pl": "plot",
+        "sa": "save", "sh": "show", "q": "quit", "ab": "abund", "xs": "xsect",
+        "n": None, "re": None, "m": None,
+    }  # fmt: skip
+
+
+def test_settings_source_and_help(tmp_path):
+    from specdsl.library import settings
+
+    before = settings.abundance()
+    try:
+        script = "abund angr\nxsect bcmc\nmodel po\n/*\nsource\nhelp"
+        session, screen = run(tmp_path, script)
+        assert settings.abundance() == "angr" and session.settings["abund"] == "angr"
+    finally:
+        settings.set_abundance(before)
+    assert "cross sections 'bcmc' are not available" in screen
+    assert "def model(" in screen
+    assert "fa[keit]" in screen and "new[par]" in screen
+
+
+def test_completion_of_commands_components_parameters_and_paths(tmp_path):
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from specdsl.prompt.completion import PromptCompleter, highlight
+
+    session, _ = run(tmp_path, "model tbabs*powerlaw\n/*")
+    (tmp_path / "src.pha").write_text("")
+    completer = PromptCompleter(session)
+
+    def complete(text):
+        found = completer.get_completions(Document(text), CompleteEvent())
+        return [c.text for c in found]
+
+    assert complete("fa") == ["fakeit"]
+    assert "powerlaw" in complete("model tbabs*(po")
+    assert "2" in complete("newpar ") and "powerlaw_1.PhoIndex" in complete("newpar ")
+    assert complete("newpar 2 unif") == ["uniform("]
+    assert complete(f"data {tmp_path}/sr") == ["c.pha"]
+    assert complete("show mo") == ["model"]
+
+    styles = dict((text, style) for style, text in highlight("model tbabs*powrlaw"))
+    assert styles["model"] == "bold ansicyan"
+    assert styles["tbabs"] == "ansigreen" and styles["powrlaw"] == "ansired underline"
+    assert highlight("frob x")[1] == ("ansired", "frob")
+
+
+def test_terminal_session_with_history_and_ctrl_c(tmp_path):
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    history = tmp_path / "data" / "history"
+    with create_pipe_input() as keys:
+        keys.send_text("mo po\r\r/*\rshow mo\r\x03sh\r\x04")
+        session = Session(console(), cwd=tmp_path)
+        from specdsl.prompt.inputs import InteractiveInput
+
+        terminal = InteractiveInput(session, history, input=keys, output=DummyOutput())
+        session.run(terminal)
+    screen = session.console.file.getvalue()
+
+    assert session.model is not None and session.table.get(2).value == 1.0
+    assert screen.count("Model powerlaw<1>") == 3  # model, show mo, show
+    lines = [line for line in history.read_text().splitlines() if line.startswith("+")]
+    assert lines == ["+mo po", "+show mo", "+sh"]  # answers are not in the history
+
+
+def test_history_file_follows_xdg_and_can_be_overridden(tmp_path, monkeypatch):
+    monkeypatch.delenv("SPECDSL_HISTORY", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert history_path() == tmp_path / "xdg" / "specdsl" / "history"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert history_path() == tmp_path / ".local" / "share" / "specdsl" / "history"
+    monkeypatch.setenv("SPECDSL_HISTORY", str(tmp_path / "h"))
+    assert history_path() == tmp_path / "h"
+
+
+# --- response grids -----------------------------------------------------------------
+
+
+def test_energies_share_flux_by_overlap(shared_data):
+    folder = shared_data / CY15
+    observation = Observation.from_response(
+        folder / "aciss_aimpt_cy15.rmf", folder / "aciss_aimpt_cy15.arf"
+    )
+    edges = np.asarray(observation.energy_edges)
+    folded = np.asarray(observation.effective_area)[:, None] * np.asarray(
+        observation.redistribution
+    )
+    same = regrid(observation, edges)
+    np.testing.assert_allclose(same.redistribution, folded, rtol=1e-12)
+
+    finer = np.sort(np.concatenate([edges, np.sqrt(edges[:-1] * edges[1:])]))
+    split = regrid(observation, finer)
+    coarse = powerlaw_flux(edges, 1.7, 1.0) @ folded
+    fine = powerlaw_flux(finer, 1.7, 1.0) @ np.asarray(split.redistribution)
+    np.testing.assert_allclose(fine, coarse, rtol=1e-9, atol=1e-12 * coarse.max())
+
+
+def test_dummy_channels_of_a_given_width_collect_their_energies():
+    observation = dummy_response(EnergyGrid(1.0, 2.0, 10, False), 0.0, 0.25)
+    assert observation.n_channels == 8
+    matrix = np.asarray(observation.redistribution)
+    np.testing.assert_allclose(matrix.sum(axis=1), 1.0)
+    assert matrix[:, :4].sum() == 0 and matrix[:, 4].sum() == pytest.approx(2.5)
