@@ -16,6 +16,7 @@ from specdsl.errors import ModelSyntaxError, SpecdslError
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``specdsl`` script; returns the exit status."""
     args = _parser().parse_args(argv)
+    _terminate_like_interrupt()
     try:
         return args.run(args)
     except SpecdslError as error:
@@ -24,6 +25,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _console(stderr=True).print("[yellow]interrupted: nothing was written[/]")
         return 130
+
+
+def _terminate_like_interrupt() -> None:
+    """SIGTERM unwinds like Ctrl-C, so temporary files are removed on the way out."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (embedded use): leave it alone
+        pass
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,6 +1,7 @@
 """The command line: the README's main job, the real-data job, show, and its errors."""
 
 import subprocess
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -210,3 +211,32 @@ def test_show_prints_the_parameter_table(capsys):
     ):
         assert word in printed
     assert "1e+24" in printed
+
+
+def test_device_files_are_never_replaced(tmp_path, capsys):
+    status = main(["fakeit", "--model", "powerlaw", "--output", "/dev/null", "--clobber"])
+
+    assert status == 2
+    assert "not a regular file" in capsys.readouterr().err
+    assert not Path("/dev/null").is_file()
+
+
+def test_sigterm_leaves_no_temporary_file(tmp_path):
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "specdsl.cli", "fakeit", "--model", SEED_MODEL,
+         "--count", "200000", "--output", str(tmp_path / "big.pha")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while not any(tmp_path.iterdir()) and process.poll() is None:
+        assert time.monotonic() < deadline, "no file was ever started"
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before a file was being written"
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+
+    assert process.returncode != 0
+    assert list(tmp_path.iterdir()) == []

@@ -372,6 +372,11 @@ def check_output(target: Path, clobber: bool) -> Path:
         raise OutputError(f"cannot write {target}: directory {folder} is not writable")
     if target.is_dir():
         raise OutputError(f"cannot write {target}: it is a directory")
+    if target.exists() and not target.is_file():
+        raise OutputError(
+            f"cannot write {target}: it exists and is not a regular file (a device, "
+            "pipe or socket), so it is never replaced, not even with --clobber"
+        )
     if target.exists() and not clobber:
         raise OutputError(_exists_message(target))
     return target
