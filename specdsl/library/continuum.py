@@ -177,7 +177,8 @@ def bkn2pow_kernel(edges, constants, PhoIndx1, BreakE1, PhoIndx2, BreakE2, PhoIn
     """Power law broken twice, continuous at both breaks; exact per bin.
 
     As in XSPEC, a second break below the first leaves no middle segment: the
-    third index starts at BreakE1, scaled by BreakE1^(2-1) BreakE2^(3-2).
+    third index starts at BreakE1, scaled by
+    BreakE1^(PhoIndx2 - PhoIndx1) BreakE2^(PhoIndx3 - PhoIndx2).
     """
     lo, hi = edges[:-1], edges[1:]
     first_end = BreakE1
@@ -275,6 +276,8 @@ def grbm_kernel(edges, constants, alpha, beta, tem):
 
     (E/100)^alpha e^(-E/tem) below E_b = (alpha - beta) tem, a power law of index
     -beta above, continuous at E_b; as in XSPEC, alpha - beta is at least 1/tem.
+    Differs from XSPEC: XSPEC integrates the part below E_b by the two-point
+    trapezoid; here it is the exact incomplete gamma integral.
     """
     lo, hi = edges[:-1], edges[1:]
     bend = jnp.maximum(alpha - beta, 1.0 / tem)
@@ -289,7 +292,11 @@ def grbm_kernel(edges, constants, alpha, beta, tem):
 
 
 def expdec_kernel(edges, constants, factor):
-    """exp(-factor E), exact per bin; factor = 0 gives the bin width (XSPEC gives 0)."""
+    """exp(-factor E), exact per bin.
+
+    Differs from XSPEC at factor = 0 exactly: the limit (the bin width) here,
+    0 in XSPEC; the two agree for any factor > 0.
+    """
     lo, hi = edges[:-1], edges[1:]
     width = hi - lo
     return _safe_exp(-factor * lo) * width * exprel(-factor * width)
