@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from contextlib import contextmanager
 
 from specdsl.errors import ModelSyntaxError, SpecdslError
 
@@ -259,8 +258,7 @@ def _run_fakeit(args) -> int:
     started = time.perf_counter()
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     try:
-        with _terminate_as_interrupt():
-            path = job.run(progress=progress)
+        path = job.run(progress=progress)
     except KeyboardInterrupt:
         kept = len(job.written) + len(job.skipped)
         _console(stderr=True).print(
@@ -289,25 +287,6 @@ def _summary(job, path, seconds: float) -> str:
         f"{who}wrote {done} spectr{'um' if done == 1 else 'a'} x "
         f"{job.n_channels} channels to {where} ({seconds:.2f} s)"
     )
-
-
-@contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM cleans up like Ctrl-C: unfinished files are removed."""
-    import signal
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _report(error: SpecdslError) -> None:

@@ -73,6 +73,7 @@ class FakeitJob:
         with self._stage("compile"):
             folded = self._folded(observation)
             source = self._source(folded.model)
+            folded.warm_up()
         self.count = source.count
         if source.count == 1 and fmt == "pha":
             return self._write_one(folded, source, output)
