@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gamma as gamma_function
 
+from specdsl.library.continuum import _BERNOULLI
 from specdsl.library.registry import ADDITIVE, ComponentSpec, ParameterSpec, register
 
 # XSPEC's 5-point Gauss-Legendre nodes and weights on [-1, 1] (xsdskb.f, diskpbb.f).
@@ -114,18 +115,8 @@ def diskbb_kernel(edges, nodes, Tin):
 # diskpbb: E^2 (0.75/p) 2.78e-3 times the integral over the disc, which with
 # q = 2/p and eps = E/Tin is D = eps^-q Int_eps^inf u^(q-1)/(e^u - 1) du.
 _DISKPBB_CONSTANT = 2.78e-3
-_BERNOULLI_EVEN = {
-    2: 1 / 6,
-    4: -1 / 30,
-    6: 1 / 42,
-    8: -1 / 30,
-    10: 5 / 66,
-    12: -691 / 2730,
-    14: 7 / 6,
-    16: -3617 / 510,
-    18: 43867 / 798,
-    20: -174611 / 330,
-}
+# The even Bernoulli numbers B_2..B_20, shared with the black-body series.
+_BERNOULLI_EVEN = {n: b for n, b in _BERNOULLI.items() if n >= 2}
 _DISK_SWITCH = 2.0  # eps below: Bernoulli series; above: Gauss-Laguerre
 # 12-point Gauss-Laguerre: the tail integral to ~2e-10 for eps >= 2, q in [2, 4].
 _LAGUERRE_NODES, _LAGUERRE_WEIGHTS = np.polynomial.laguerre.laggauss(12)
