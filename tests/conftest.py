@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,3 +25,15 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def pn_dir(shared_data) -> Path:
     return shared_data / "xmm-pn-ngc7793-ulx4"
+
+
+def tutorial_parameters(count: int, seed: int = 0) -> dict:
+    """The jaxspec fakeit tutorial's parameter distributions, ``count`` draws each."""
+    rng = np.random.default_rng(seed)
+    return {
+        "tbabs_1.nH": rng.uniform(0.1, 0.4, count),
+        "powerlaw_1.PhoIndex": rng.uniform(1, 3, count),
+        "powerlaw_1.norm": rng.exponential(10**-0.5, count),
+        "bbodyrad_1.kT": rng.uniform(0.1, 3.0, count),
+        "bbodyrad_1.norm": rng.exponential(10**-3, count),
+    }

@@ -6,6 +6,7 @@ from astropy.io import fits
 from scipy import integrate
 
 import specdsl
+from conftest import tutorial_parameters
 from specdsl.errors import ParameterError
 
 MODEL = "tbabs*(powerlaw+bbodyrad)"
@@ -18,15 +19,6 @@ ONE_SET = {
 }
 
 
-def tutorial_parameters(count, seed=0):
-    rng = np.random.default_rng(seed)
-    return {
-        "tbabs_1.nH": rng.uniform(0.1, 0.4, count),
-        "powerlaw_1.PhoIndex": rng.uniform(1, 3, count),
-        "powerlaw_1.norm": rng.exponential(10**-0.5, count),
-        "bbodyrad_1.kT": rng.uniform(0.1, 3.0, count),
-        "bbodyrad_1.norm": rng.exponential(10**-3, count),
-    }
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import specdsl
+from conftest import tutorial_parameters as tutorial_values
 from specdsl.fold import BlockLayout, FoldedModel
 from specdsl.runtime.fakeit import Simulator
 from specdsl.runtime.sampling import poisson_counts, spectrum_generator
@@ -11,15 +12,6 @@ from specdsl.runtime.sampling import poisson_counts, spectrum_generator
 MODEL = "tbabs*(powerlaw+bbodyrad)"
 
 
-def tutorial_values(count, seed=0):
-    rng = np.random.default_rng(seed)
-    return {
-        "tbabs_1.nH": rng.uniform(0.1, 0.4, count),
-        "powerlaw_1.PhoIndex": rng.uniform(1, 3, count),
-        "powerlaw_1.norm": rng.exponential(10**-0.5, count),
-        "bbodyrad_1.kT": rng.uniform(0.1, 3.0, count),
-        "bbodyrad_1.norm": rng.exponential(10**-3, count),
-    }
 
 
 @pytest.fixture(scope="module")
