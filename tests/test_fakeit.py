@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 from astropy.io import fits
+from conftest import tutorial_parameters
 from scipy import integrate
 
 import specdsl
-from conftest import tutorial_parameters
 from specdsl.errors import ParameterError
 
 MODEL = "tbabs*(powerlaw+bbodyrad)"

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import tutorial_parameters as tutorial_values
 
 import specdsl
-from conftest import tutorial_parameters as tutorial_values
 from specdsl.fold import BlockLayout, FoldedModel
 from specdsl.runtime.fakeit import Simulator
 from specdsl.runtime.sampling import poisson_counts, spectrum_generator
