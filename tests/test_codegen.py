@@ -87,10 +87,11 @@ def test_gradient_with_respect_to_every_parameter(name):
 def test_gradient_is_finite_at_phoindex_one():
     model = compile("powerlaw")
     edges = jnp.asarray(EDGES)
+    constants = model.prepare(edges)
 
     def total(index):
         return model.function(
-            {"powerlaw_1.PhoIndex": index, "powerlaw_1.norm": 1.0}, edges, {}
+            {"powerlaw_1.PhoIndex": index, "powerlaw_1.norm": 1.0}, edges, constants
         ).sum()
 
     gradient = jax.grad(total)(jnp.float64(1.0))

@@ -105,8 +105,11 @@ def test_links_are_differentiable():
     base = {"powerlaw_1.PhoIndex": 1.0, "powerlaw_1.norm": 1.0,
             "powerlaw_2.PhoIndex": 0.0, "powerlaw_2.norm": 1.0}
 
+    constants = model.prepare(edges)
+
     def total(index):
-        return model.function({**base, "powerlaw_1.PhoIndex": index}, edges, {}).sum()
+        values = {**base, "powerlaw_1.PhoIndex": index}
+        return model.function(values, edges, constants).sum()
 
     gradient = float(jax_grad(total)(1.3))
     step = 1e-6

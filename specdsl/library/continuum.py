@@ -8,9 +8,10 @@ and eplogpar, the mid-point for cplinear and the trapezoid for posm.
 
 from __future__ import annotations
 
-from math import factorial, log
+from math import exp, factorial, log
 
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from specdsl.library._math import exprel
@@ -31,16 +32,23 @@ _BERNOULLI = {
     18: 43867 / 798,
     20: -174611 / 330,
 }
-# ... integrated term by term: the integral from 0 to x is sum_n c_n x^(n+2).
-_SERIES = tuple(
-    (n + 2, b_n / ((n + 2) * factorial(n))) for n, b_n in _BERNOULLI.items()
-)
-# The same coefficients by power of x, highest first, for Horner's rule.
-_HORNER = tuple(
-    dict(_SERIES).get(power + 2, 0.0) for power in range(max(_BERNOULLI), -1, -1)
+# ... integrated term by term: the integral from 0 to x is sum_n c_n x^(n+2),
+# c_n = B_n / ((n + 2) n!). Only B_0, B_1 and even n are non-zero, so the even
+# terms are a polynomial in x^2 (coefficients highest power first, for Horner).
+_C0 = _BERNOULLI[0] / 2
+_C1 = _BERNOULLI[1] / 3
+_EVEN = tuple(
+    _BERNOULLI[n] / ((n + 2) * factorial(n))
+    for n in sorted((n for n in _BERNOULLI if n >= 2), reverse=True)
 )
 _SERIES_LIMIT = 2.0  # below: Bernoulli series; above: the exponential series
-_TAIL_TERMS = 17  # exp(-2 * 18) ~ 2e-16 relative truncation at the switch point
+_TAIL_TERMS = 17  # exp(-2 * 17) / 17 ~ 1e-16 relative truncation at the switch point
+# The tail as three polylogarithms Li_s(r) = sum_k r^k / k^s, each r times a
+# polynomial in r (coefficients 1 / k^s, highest power first, for Horner).
+_POLYLOG = tuple(
+    tuple(1.0 / k**s for k in range(_TAIL_TERMS, 0, -1)) for s in (1, 2, 3)
+)
+_RATIO_FLOOR = exp(-40.0)  # r below this changes no sum; keeps products normal
 
 # Incomplete gamma integrals (cutoffpl, grbm): below t = 1.5 a power series in t,
 # integrated term by term; above, the continued fraction of Gamma(a, t).
@@ -71,9 +79,39 @@ def power_integral(lo, hi, index):
     return jnp.where(positive, inner, from_zero)
 
 
+def powerlaw_prepare(edges) -> dict:
+    """The grid's logarithms, so that a power law costs one exp and one expm1 a bin.
+
+    ``log_base`` is log(lo), or log(hi) for a bin that starts at 0 keV (whose
+    integral is hi^(1 - index) / (1 - index)); ``log_ratio`` is log(hi / lo), 0 there.
+    """
+    lo, hi = edges[:-1], edges[1:]
+    positive = lo > 0
+    lo_safe = np.where(positive, lo, 1.0)
+    hi_safe = np.where(hi > 0, hi, 1.0)
+    return {
+        "log_base": np.log(np.where(positive, lo_safe, hi_safe)),
+        "log_ratio": np.where(positive, np.log(hi_safe / lo_safe), 0.0),
+        "positive": positive,
+        "empty": hi <= 0,
+    }
+
+
 def powerlaw_kernel(edges, constants, PhoIndex):
-    """Exact integral of E^-PhoIndex over each bin, smooth through PhoIndex = 1."""
-    return power_integral(edges[:-1], edges[1:], PhoIndex)
+    """Exact integral of E^-PhoIndex over each bin, smooth through PhoIndex = 1.
+
+    The same value as ``power_integral`` with the logarithms taken once per grid.
+    """
+    exponent = 1.0 - PhoIndex
+    log_ratio = constants["log_ratio"]
+    base = jnp.exp(exponent * constants["log_base"])
+    inner = base * log_ratio * exprel(exponent * log_ratio)
+
+    # A bin starting at 0 keV converges only for index < 1.
+    rising = exponent > 0
+    from_zero = jnp.where(rising, base / jnp.where(rising, exponent, 1.0), jnp.inf)
+    from_zero = jnp.where(constants["empty"], 0.0, from_zero)
+    return jnp.where(constants["positive"], inner, from_zero)
 
 
 def gamma_integral(x1, x2, a, log_scale=0.0):
@@ -399,27 +437,34 @@ def planck_per_bin(x_edges):
 
 
 def _bernoulli_part(x):
-    """Integral from 0 to x (x <= 2) from the Bernoulli expansion (Horner form)."""
-    total = jnp.zeros_like(x)
-    for coefficient in _HORNER:
-        total = total * x + coefficient
-    return total * x * x
+    """Integral from 0 to x (x <= 2) from the Bernoulli expansion (Horner in x^2)."""
+    square = x * x
+    even = jnp.zeros_like(x)
+    for coefficient in _EVEN:
+        even = even * square + coefficient
+    return square * (_C0 + _C1 * x + even * square)
 
 
 def _tail_part(x):
     """Integral from x (x >= 2) to infinity: sum_k e^-kx (x^2/k + 2x/k^2 + 2/k^3).
 
-    Factored as e^-x times a sum in r = e^-x, with r capped at e^-40: beyond
-    x = 40 the k >= 2 terms are below 1e-17 of the first anyway, and the cap keeps
-    every partial product clear of subnormal numbers, which are slow on CPUs.
+    That is x^2 Li_1(r) + 2x Li_2(r) + 2 Li_3(r) with r = e^-x, each Li_s(r) = r
+    P_s(r). P_s takes r floored at e^-40: beyond x = 40 the terms k >= 2 are below
+    1e-17 of the first anyway, and the floor keeps every product in Horner's rule
+    clear of subnormal numbers, which are slow on CPUs.
     """
-    ratio = jnp.exp(-jnp.minimum(x, 40.0))
-    power = jnp.ones_like(x)
+    ratio = jnp.exp(-x)
+    floored = jnp.maximum(ratio, _RATIO_FLOOR)
+    li1, li2, li3 = (_horner(floored, coefficients) for coefficients in _POLYLOG)
+    return ratio * (x * x * li1 + 2 * x * li2 + 2 * li3)
+
+
+def _horner(x, coefficients):
+    """The polynomial with these coefficients (highest power first) at x."""
     total = jnp.zeros_like(x)
-    for k in range(1, _TAIL_TERMS + 1):
-        total = total + power * (x * x / k + 2 * x / k**2 + 2 / k**3)
-        power = power * ratio
-    return jnp.exp(-x) * total
+    for coefficient in coefficients:
+        total = total * x + coefficient
+    return total
 
 
 def bbodyrad_kernel(edges, constants, kT):
@@ -452,6 +497,7 @@ powerlaw = register(
         ADDITIVE,
         (ParameterSpec("PhoIndex", 1.0, "", 0.01, -3.0, -2.0, 9.0, 10.0),),
         powerlaw_kernel,
+        powerlaw_prepare,
         description="Power law, norm in photons/keV/cm^2/s at 1 keV",
         reference="XSPEC manual, powerlaw",
     )

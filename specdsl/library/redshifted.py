@@ -8,6 +8,8 @@ Rest-frame parameters (LineE, kT, HighECut) keep their rest-frame meaning.
 
 from __future__ import annotations
 
+import jax.numpy as jnp
+
 from specdsl.library import continuum, lines, plasma
 from specdsl.library.registry import ADDITIVE, ComponentSpec, ParameterSpec, register
 
@@ -28,14 +30,21 @@ def redshifted(kernel):
     return redshifted_kernel
 
 
-def _redshifted_spec(name, rest, description, reference):
+def _shifted_power_law(edges, constants, Redshift, PhoIndex):
+    """powerlaw on edges (1 + z), over (1 + z): its grid logarithms move by log(1+z)."""
+    factor = 1.0 + Redshift
+    shifted = dict(constants, log_base=constants["log_base"] + jnp.log(factor))
+    return continuum.powerlaw_kernel(edges * factor, shifted, PhoIndex) / factor
+
+
+def _redshifted_spec(name, rest, description, reference, kernel=None):
     """Register ``name``: ``rest``'s parameters then Redshift, in XSPEC's order."""
     return register(
         ComponentSpec(
             name,
             ADDITIVE,
             rest.parameters + (redshift_parameter(),),
-            redshifted(rest.kernel),
+            kernel or redshifted(rest.kernel),
             prepare=rest.prepare,
             description=description,
             reference=reference,
@@ -50,6 +59,7 @@ zpowerlw = _redshifted_spec(
     continuum.powerlaw,
     "Redshifted power law: K (E (1+z))^-PhoIndex / (1+z) per observed keV",
     f"XSPEC manual, zpowerlw; {_HEASOFT}/powerLaw.cxx",
+    kernel=_shifted_power_law,
 )
 
 zcutoffpl = _redshifted_spec(

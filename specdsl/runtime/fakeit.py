@@ -131,8 +131,12 @@ class Simulator:
 
         if not self.counting_statistics:
             return start, self.folded.widen(expected, np.float64), values
-        counts = poisson_counts(self.seed, start, expected, self.threads)
-        return start, self.folded.widen(counts, np.int32), values
+        first, stop = self.folded.span
+        counts = np.zeros((expected.shape[0], self.folded.n_bins), dtype=np.int32)
+        poisson_counts(
+            self.seed, start, expected, self.threads, out=counts[:, first:stop]
+        )
+        return start, counts, values
 
     def _refuse(self, start: int, expected, values: dict, bad) -> None:
         row = int(np.flatnonzero(bad)[0])

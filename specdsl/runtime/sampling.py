@@ -43,11 +43,15 @@ def spectrum_generator(seed: int, index: int) -> np.random.Generator:
 
 
 def poisson_counts(
-    seed: int, first_index: int, expected, threads: int | None = None
+    seed: int, first_index: int, expected, threads: int | None = None, out=None
 ) -> np.ndarray:
-    """Poisson draws for rows ``first_index, first_index + 1, ...`` of ``expected``."""
+    """Poisson draws for rows ``first_index, first_index + 1, ...`` of ``expected``.
+
+    ``out``, if given, is an int32 array (or view) of ``expected``'s shape that
+    receives the counts, so a caller can sample straight into a wider spectrum.
+    """
     expected = np.asarray(expected)
-    counts = np.empty(expected.shape, dtype=np.int32)
+    counts = np.empty(expected.shape, dtype=np.int32) if out is None else out
     key = stream_key(seed)
     workers = _threads(threads, len(expected))
     if workers == 1:
