@@ -6,6 +6,7 @@ Heavy imports happen inside the commands so ``specdsl --help`` stays instant.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 
@@ -83,8 +84,9 @@ def _add_fakeit(commands) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a value or distribution, e.g. powerlaw_1.PhoIndex=uniform(1,3); "
-        "repeatable; others stay at their defaults",
+        help="a value or distribution, e.g. powerlaw_1.PhoIndex=uniform(1,3) or, by "
+        "XSPEC's global index as 'specdsl show' numbers them, 2=1.7; once per "
+        "parameter; others stay at their defaults",
     )
     fakeit.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     fakeit.add_argument(
@@ -99,8 +101,20 @@ def _add_fakeit(commands) -> None:
         action="store_false",
         help="write expected counts, no Poisson draw",
     )
-    fakeit.add_argument("--rmf", help="response matrix (overrides RESPFILE)")
-    fakeit.add_argument("--arf", help="ancillary response (overrides ANCRFILE)")
+    fakeit.add_argument(
+        "--rmf",
+        help="response matrix (overrides RESPFILE); 'diagonal' for an ideal "
+        "detector on the ARF's grid",
+    )
+    fakeit.add_argument(
+        "--arf", help="ancillary response (overrides ANCRFILE); 'none' to leave it out"
+    )
+    fakeit.add_argument(
+        "--no-background",
+        action="store_true",
+        help="ignore the spectrum's BACKFILE (it is never faked here; without this "
+        "option a BACKFILE that is not there is reported as a warning)",
+    )
     fakeit.add_argument(
         "--output", "-o", help="output PHA file (default: <spectrum>.fak)"
     )
@@ -226,6 +240,11 @@ def _run_fakeit(args) -> int:
     if args.model is None:
         from specdsl.prompt import run_prompt
 
+        if args.no_background:
+            raise SpecdslError(
+                "--no-background applies to runs with --model; at the prompt, type "
+                "'backgrnd none' after loading the data"
+            )
         return run_prompt(args.spectrum, rmf=args.rmf, arf=args.arf, seed=args.seed)
     from specdsl.runtime.job import FakeitJob
 
@@ -254,6 +273,8 @@ def _run_fakeit(args) -> int:
         num_processes=args.num_processes,
         process_id=args.process_id,
         threads=args.threads,
+        no_background=args.no_background,
+        on_warning=_warn,
     )
     started = time.perf_counter()
     progress = sys.stderr.isatty() if args.progress is None else args.progress
@@ -289,16 +310,55 @@ def _summary(job, path, seconds: float) -> str:
     )
 
 
+def _warn(message: str) -> None:
+    """One warning line on stderr; the run goes on."""
+    _console(stderr=True).print(
+        f"warning: {cli_spelling(message)}",
+        style="yellow",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+# Hints in error messages are written in the Python API's spelling (keyword
+# arguments); on the command line they name its options instead. Applied in
+# order, first the whole phrases that have no one-to-one option.
+_CLI_SPELLINGS = (
+    (
+        r"pass background='[^']*' to give the file, or background=False to go "
+        r"without",
+        "--no-background ignores it",
+    ),
+    (r"\(Observation\.default\(exposure=\.\.\.\)\)", "(no spectrum and no --rmf)"),
+    (r"\bclobber=True\b", "--clobber"),
+    (r"\bbackground=False\b", "--no-background"),
+    (r"\barf=False\b", "--arf none"),
+    (r"\bpoisserr=False\b", "--no-counting-statistics"),
+    (r"\bcounting_statistics=False\b", "--no-counting-statistics"),
+    (r"\bgrouped=True\b", "--grouped"),
+    (r"\b(rmf|arf)='([^']*)'", r"--\1 \2"),
+    (r"\b(rmf|arf)=\.\.\.", r"--\1 FILE"),
+    (r"\bexposure=\.\.\.", "--exposure SECONDS"),
+)
+
+
+def cli_spelling(message: str) -> str:
+    """A message with the Python API's argument spelling turned into CLI options."""
+    for pattern, replacement in _CLI_SPELLINGS:
+        message = re.sub(pattern, replacement, message)
+    return message
+
+
 def _report(error: SpecdslError) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
-    title = (
-        "model error" if isinstance(error, ModelSyntaxError) else type(error).__name__
-    )
+    syntax = isinstance(error, ModelSyntaxError)
+    title = "model error" if syntax else type(error).__name__
+    text = str(error) if syntax else cli_spelling(str(error))
     _console(stderr=True).print(
         Panel(
-            Text(str(error)),
+            Text(text),
             title=title,
             border_style="red",
             title_align="left",

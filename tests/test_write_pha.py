@@ -436,6 +436,7 @@ BAD_INPUTS = [
     ({"exposure": 0.0}, "exposure must be > 0"),
     ({"exposure": np.ones(8)}, "exposure must be a number; got shape"),
     ({"backscal": np.nan}, "backscal must be finite"),
+    ({"backscal": np.ones(7)}, "backscal must be a number or \\(8,\\) array; got"),
     ({"grouping": np.full(8, 2)}, "grouping values must be among"),
     ({"quality": np.ones(7)}, "quality has shape \\(7,\\)"),
     ({"keywords": {"EXPOSURE": 5.0}}, "EXPOSURE is set by write_pha.*exposure="),
@@ -456,12 +457,49 @@ def test_bad_input_is_refused_before_any_file_exists(tmp_path, change, message):
     assert os.listdir(tmp_path) == []
 
 
+def test_type1_per_channel_scales_are_columns_unless_constant(tmp_path):
+    backscal = np.linspace(0.5, 1.2, 8)
+    path = write_pha(
+        tmp_path / "rgs.pha",
+        poisson_counts(8),
+        channels=np.arange(1, 9),
+        exposure=100.0,
+        backscal=backscal,
+        areascal=np.full(8, 0.25),
+    )
+
+    _, header, data = read_spectrum(path)
+    np.testing.assert_array_equal(data["BACKSCAL"], backscal)
+    assert "BACKSCAL" not in header  # a column replaces the keyword
+    assert header["AREASCAL"] == 0.25 and "AREASCAL" not in data.names
+
+
+def test_type2_scales_per_row_and_channel_round_trip(tmp_path):
+    areascal = np.arange(1.0, 25.0).reshape(3, 8) / 10
+    path = write_pha(
+        tmp_path / "stack.pha",
+        poisson_counts((3, 8)),
+        channels=np.arange(1, 9),
+        exposure=50.0,
+        areascal=areascal,
+        backscal=np.linspace(1, 2, 8),  # per channel, the same in every row
+    )
+
+    _, header, data = read_spectrum(path)
+    np.testing.assert_array_equal(data["AREASCAL"], areascal)
+    np.testing.assert_array_equal(data["BACKSCAL"][2], np.linspace(1, 2, 8))
+    assert data.columns["BACKSCAL"].format == "8D"
+    assert "AREASCAL" not in header and "BACKSCAL" not in header
+
+
 BAD_TYPE2 = [
     ({"parameters": {"powerlaw_1.norm": np.ones(2)}}, "shape \\(3,\\), one value"),
     ({"parameters": {"counts": np.ones(3)}}, "clashes with another column"),
     ({"parameters": {"p.A": np.ones(3), "P.a": np.ones(3)}}, "clashes"),
     ({"parameters": {"x" * 69: np.ones(3)}}, "1 to 68 characters"),
     ({"exposure": np.ones(2)}, "exposure must be a number or \\(3,\\) array"),
+    ({"exposure": np.ones(8)}, "exposure must be a number or \\(3,\\) array;"),
+    ({"areascal": np.ones((2, 8))}, "areascal must be .* \\(3, 8\\) array"),
     ({"grouping": np.ones((2, 8))}, "grouping has shape \\(2, 8\\)"),
 ]
 

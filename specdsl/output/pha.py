@@ -25,7 +25,11 @@ Limits:
 
 - ``write_pha`` takes a type-II stack in memory. ``SpectrumTableWriter`` appends
   rows chunk by chunk instead (streamed jobs), with memory bounded by one chunk.
-- ``BACKSCAL``/``AREASCAL`` may be per spectrum (type II) but not per channel.
+- ``BACKSCAL``/``AREASCAL``/``CORRSCAL`` that vary by channel (XMM-RGS spectra)
+  are written as columns, as XSPEC writes them: ``D`` in type I, ``nD`` vectors
+  in type II. A 1-D array of length n_spectra is read as per spectrum, so when a
+  type-II stack has as many spectra as channels, per-channel values must be given
+  as ``(n_spectra, n_channels)``. Scales whose values are all equal become keywords.
 - Links keep only the base name, so readers look beside the PHA file. A response
   kept elsewhere is not found unless the caller copies or links it there.
 - Type II repeats ``CHANNEL`` in every row, as XSPEC does, because Sherpa recognises
@@ -156,8 +160,10 @@ def write_pha(
         grouping, quality: OGIP GROUPING (1, -1, 0) and QUALITY (0, 1, 2, 5) flags
             per channel, ``(n_channels,)``, or ``(n_spectra, n_channels)`` for type
             II. By default no channels are grouped and all are good.
-        backscal, areascal, corrscal: Scale factors. For type II these may be
-            ``(n_spectra,)`` arrays.
+        backscal, areascal, corrscal: Scale factors: a number (a keyword), or an
+            ``(n_channels,)`` array (a column, unless all values are equal). For
+            type II also ``(n_spectra,)`` (per spectrum) or
+            ``(n_spectra, n_channels)`` arrays.
         respfile, ancrfile, backfile, corrfile: Linked files. Only their base names
             are written, so readers look for them beside the PHA file. An absent link
             is written as ``'none'``.
@@ -222,7 +228,8 @@ class SpectrumTableWriter:
     ``close()`` once every row is there, so a reader never sees a partial file;
     ``abort()`` (or leaving a ``with`` block by an exception) removes it. The
     header (NAXIS2 = ``rows``) is astropy's, built from the same code as
-    ``write_pha``; per-row scales are not supported here, only scalars.
+    ``write_pha``. Scales may be numbers or per-channel ``(n_channels,)`` arrays
+    (the same vector in every row); per-spectrum scales are not supported here.
     """
 
     def __init__(
@@ -256,7 +263,7 @@ class SpectrumTableWriter:
             key.upper(): header.pop(key, None)
             for key in ("respfile", "ancrfile", "backfile", "corrfile")
         }
-        self.table, _ = _spectrum_hdu(
+        self.table, example_sources = _spectrum_hdu(
             example,
             channels=self.channels,
             exposure=exposure,
@@ -273,6 +280,11 @@ class SpectrumTableWriter:
         if header:
             raise ParameterError(f"unknown arguments: {', '.join(sorted(header))}")
         self.table.header["NAXIS2"] = self.rows
+        self._constant_columns = {
+            name: example_sources[name][0]
+            for name in ("EXPOSURE", *scales)
+            if name in example_sources
+        }
         self.next_spec_num = first_spec_num
         self.written = 0
         self._open()
@@ -310,6 +322,8 @@ class SpectrumTableWriter:
             "STAT_ERR": np.broadcast_to(np.float32(0), counts.shape),
             **(parameters or {}),
         }
+        for name, row in self._constant_columns.items():
+            sources[name] = np.broadcast_to(row, (k, *np.shape(row)))
         try:
             for first, stop in _row_chunks(k, self.table.header["NAXIS1"]):
                 _write_records(self._stream, self.table, sources, first, stop)
@@ -383,10 +397,7 @@ def check_output(target: Path, clobber: bool) -> Path:
 
 
 def _exists_message(target: Path) -> str:
-    return (
-        f"{target} already exists; pass clobber=True (--clobber on the command line)"
-        " to overwrite it"
-    )
+    return f"{target} already exists; pass clobber=True to overwrite it"
 
 
 def _write_atomically(write, target: Path, clobber: bool) -> None:
@@ -499,14 +510,17 @@ def _spectrum_hdu(
         "GROUPING": _as_flags("grouping", grouping, values.shape, _GROUPING_VALUES),
         "QUALITY": _as_flags("quality", quality, values.shape, _QUALITY_VALUES),
     }
+    n_channels = values.shape[-1]
     per_row = {"EXPOSURE": _as_exposure(exposure, n_spectra)}
-    per_row.update({k: _as_scale(k, v, n_spectra) for k, v in scales.items()})
+    per_row.update(
+        {k: _as_scale(k, v, n_spectra, n_channels) for k, v in scales.items()}
+    )
     extra = _user_keywords(keywords)
 
     sources = None
     if n_spectra is None:
         table = fits.BinTableHDU.from_columns(
-            _type1_columns(chans, values, flags, poisserr), name="SPECTRUM"
+            _type1_columns(chans, values, flags, poisserr, per_row), name="SPECTRUM"
         )
     else:
         sources = _type2_sources(chans, values, flags, poisserr, per_row)
@@ -526,8 +540,9 @@ def _spectrum_hdu(
     return table, sources
 
 
-def _type1_columns(chans, values, flags, poisserr) -> list[fits.Column]:
-    """CHANNEL, COUNTS, [STAT_ERR], QUALITY, GROUPING: the layout of XSPEC's fakeit."""
+def _type1_columns(chans, values, flags, poisserr, per_row) -> list[fits.Column]:
+    """CHANNEL, COUNTS, [STAT_ERR], QUALITY, GROUPING: the layout of XSPEC's fakeit,
+    then any per-channel scale column (BACKSCAL, AREASCAL, CORRSCAL)."""
     n = chans.size
     quality = _default(flags["QUALITY"], np.zeros(n, np.int16))
     grouping = _default(flags["GROUPING"], np.ones(n, np.int16))
@@ -539,6 +554,9 @@ def _type1_columns(chans, values, flags, poisserr) -> list[fits.Column]:
         columns.append(_stat_err_column(values.shape, ""))
     columns.append(fits.Column("QUALITY", "I", array=quality))
     columns.append(fits.Column("GROUPING", "I", array=grouping))
+    for name, value in per_row.items():
+        if isinstance(value, np.ndarray):
+            columns.append(fits.Column(name, "D", array=value))
     return columns
 
 
@@ -547,7 +565,8 @@ def _default(value, fallback):
 
 
 def _type2_sources(chans, values, flags, poisserr, per_row) -> dict:
-    """SPEC_NUM, then vector CHANNEL/COUNTS/..., then any per-row scale columns.
+    """SPEC_NUM, then vector CHANNEL/COUNTS/..., then any scale columns: one value
+    per row (D), or a vector per row for scales that vary by channel (nD).
 
     Name -> (TFORM, full values); constant rows are broadcast views.
     """
@@ -570,7 +589,7 @@ def _type2_sources(chans, values, flags, poisserr, per_row) -> dict:
             sources[name] = (width + "I", rows)
     for name, value in per_row.items():
         if isinstance(value, np.ndarray):
-            sources[name] = ("D", value)
+            sources[name] = (width + "D" if value.ndim == 2 else "D", value)
     return sources
 
 
@@ -699,8 +718,8 @@ def _scale_keywords(header, per_row) -> None:
     }
     for key, value in per_row.items():
         if isinstance(value, np.ndarray):
-            if np.all(value == value[0]):
-                header[key] = (float(value[0]), comments[key])
+            if np.all(value == value.flat[0]):
+                header[key] = (float(value.flat[0]), comments[key])
         else:
             header[key] = (value, comments[key])
 
@@ -854,16 +873,47 @@ def _as_exposure(exposure, n_spectra: int | None) -> float | np.ndarray:
     return value
 
 
-def _as_scale(key: str, value, n_spectra: int | None) -> float | np.ndarray:
-    """A finite scalar, or for type II an (n_spectra,) array written as a column."""
+def _as_scale(
+    key: str, value, n_spectra: int | None, n_channels: int | None = None
+) -> float | np.ndarray:
+    """A finite number (a keyword), or an array written as a column.
+
+    Per spectrum (type II): ``(n_spectra,)``. Per channel, when ``n_channels`` is
+    given: ``(n_channels,)``, and for type II also ``(n_spectra, n_channels)``;
+    returned with the channel axis last (2-D for type II), or as a number when all
+    values are equal. A 1-D array of length n_spectra is taken as per spectrum.
+    """
     array = np.asarray(value)
     if array.dtype.kind not in "iuf":
-        raise ParameterError(f"{key.lower()} must be a number; got {value!r}")
+        raise ParameterError(f"{key.lower()} must be a number; got {value!r:.80}")
     if not np.all(np.isfinite(array)):
-        raise ParameterError(f"{key.lower()} must be finite; got {value!r}")
+        raise ParameterError(f"{key.lower()} must be finite; got {value!r:.80}")
     if array.ndim == 0:
         return float(array)
     if n_spectra is not None and array.shape == (n_spectra,):
         return array.astype(np.float64)
-    expected = "a number" if n_spectra is None else f"a number or ({n_spectra},) array"
-    raise ParameterError(f"{key.lower()} must be {expected}; got shape {array.shape}")
+    if n_channels is not None and array.shape in _channel_shapes(n_spectra, n_channels):
+        return _per_channel(array, n_spectra)
+    shapes = _channel_shapes(n_spectra, n_channels) if n_channels else ()
+    if n_spectra is not None:
+        shapes = ((n_spectra,), *shapes)
+    allowed = " or ".join(["a number", *(f"{s} array" for s in shapes)])
+    raise ParameterError(f"{key.lower()} must be {allowed}; got shape {array.shape}")
+
+
+def _channel_shapes(n_spectra: int | None, n_channels: int) -> tuple:
+    """The shapes a per-channel scale may have (type I, or type II)."""
+    if n_spectra is None:
+        return ((n_channels,),)
+    return ((n_channels,), (n_spectra, n_channels))
+
+
+def _per_channel(array: np.ndarray, n_spectra: int | None) -> float | np.ndarray:
+    """Per-channel values as float64 (type II: broadcast to every row); a constant
+    array becomes one number, written as a keyword."""
+    if np.all(array == array.flat[0]):
+        return float(array.flat[0])
+    values = array.astype(np.float64)
+    if n_spectra is None:
+        return values
+    return np.broadcast_to(values, (n_spectra, values.shape[-1]))

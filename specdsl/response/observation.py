@@ -47,16 +47,25 @@ MATCH_EXTENSIONS = {
 # The from_pha argument that overrides each header link.
 LINK_ARGUMENTS = {"RESPFILE": "rmf", "ANCRFILE": "arf", "BACKFILE": "background"}
 
+# What to do about a link that cannot be followed, in the Python API's spelling
+# (the command line rewrites these phrases into its options: see specdsl.cli).
+LINK_HINTS = {
+    "RESPFILE": "pass rmf='file.rmf' to give the file",
+    "ANCRFILE": "pass arf='file.arf' to give the file, or arf=False to go without",
+    "BACKFILE": (
+        "pass background='file.pha' to give the file, or background=False to go without"
+    ),
+}
+
 # rmf= value asking for an ideal detector on the ARF's grid (see from_pha).
 DIAGONAL = "diagonal"
 
 # What to do when a spectrum has no redistribution matrix, said in every such error.
 NO_MATRIX_HINT = (
-    "Fake it with a user-supplied RMF or RSP (rmf='file.rmf'; --rmf on the "
-    "command line), with rmf='diagonal' (an ideal detector: ARF bin i counted in "
-    "channel i, as Sherpa does with an ARF and no RMF; needs an ARF with one bin "
-    "per channel), or through the built-in default response "
-    "(Observation.default(exposure=...); no spectrum on the command line)"
+    "Fake it with a user-supplied RMF or RSP (rmf='file.rmf'), with "
+    "rmf='diagonal' (an ideal detector: ARF bin i counted in channel i, as Sherpa "
+    "does with an ARF and no RMF; needs an ARF with one bin per channel), or "
+    "through the built-in default response (Observation.default(exposure=...))"
 )
 
 
@@ -89,6 +98,7 @@ class Observation:
     rmf_path: Path | None = None
     arf_path: Path | None = None
     background_path: Path | None = None
+    backfile: str | None = None
     keywords: dict = field(default_factory=dict)
     first_channel: int = 1
     is_full_response: bool = False
@@ -135,11 +145,15 @@ class Observation:
         `arf=False` or `background=False` to ignore a link. `rmf='diagonal'` fakes
         through the ARF alone with an ideal (diagonal) redistribution, for data
         whose RMF is not at hand. `exposure` overrides EXPOSURE (the background
-        keeps its own). `row` picks a spectrum of a type II file (1-based, or
-        ``path{n}``); a type II background file is read at the same row.
+        keeps its own), also when the file's EXPOSURE is missing or unusable.
+        `row` picks a spectrum of a type II file (1-based, or ``path{n}``); a type
+        II background file is read at the same row. The result's `backfile` is the
+        BACKFILE link as written, also when the background is not read.
         """
         path, row = split_row_suffix(path, row)
-        spectrum = read_pha(path, row=row)
+        if exposure is not None:
+            exposure = _checked_exposure(exposure, path)
+        spectrum = _read_spectrum(path, row, exposure)
 
         rmf_data, arf_data = _load_response(path, spectrum, rmf, arf)
         _check_channels(spectrum, rmf_data)
@@ -150,6 +164,7 @@ class Observation:
             obs,
             background=bkg,
             background_path=None if bkg is None else bkg.spectrum_path,
+            backfile=spectrum.backfile,
         )
 
     @classmethod
@@ -377,9 +392,30 @@ def _check_full_response_arf(rmf: Redistribution, arf: EffectiveArea) -> None:
             arf.path,
             f"RMF {_name(rmf.path)} is a full response (area already folded in: "
             "HDUCLAS3=FULL or elements > 1), so an ARF would count the area twice; "
-            "leave the ARF out (arf=False)",
+            "leave the ARF out with arf=False",
             field="ANCRFILE",
         )
+
+
+def _read_spectrum(path: Path, row, exposure) -> Spectrum:
+    """The PHA spectrum; an unusable EXPOSURE error says how to override it."""
+    try:
+        return read_pha(path, row=row, exposure=exposure)
+    except OGIPError as error:
+        if error.field != "EXPOSURE":
+            raise
+        raise OGIPError(
+            error.path,
+            f"{_message(error)}; pass exposure=... to override it",
+            field="EXPOSURE",
+        ) from error
+
+
+def _message(error: OGIPError) -> str:
+    """An OGIPError's text without its 'path [field]: ' prefix."""
+    text = str(error)
+    prefix = error.path + (f" [{error.field}]" if error.field else "") + ": "
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def _exposure(spectrum: Spectrum, override) -> float:
@@ -433,17 +469,22 @@ def resolve_link(pha_path: Path, value: str, keyword: str) -> Path:
             return candidate
 
     tried = ", ".join(c.name for c in candidates[1:])
-    argument = LINK_ARGUMENTS[keyword]
-    hint = f"pass {argument}=... to give the file"
-    if keyword != "RESPFILE":
-        hint += f", or {argument}=False to go without"
     raise OGIPError(
         candidates[0],
         f"file not found ({keyword} of {pha_path.name} names '{value}'"
         + (f"; also tried {tried}" if tried else "")
-        + f"); {hint}",
+        + f"); {LINK_HINTS[keyword]}",
         field=keyword,
     )
+
+
+def missing_link(pha_path, value: str, keyword: str) -> list[Path]:
+    """The paths tried for a header link that names no file ([] when it is found).
+
+    For a front end that does not need the linked file but says it is missing.
+    """
+    candidates = _link_candidates(Path(pha_path), value, keyword)
+    return [] if any(c.is_file() for c in candidates) else candidates
 
 
 def link_row(value: str) -> int | None:
@@ -498,8 +539,8 @@ def _diagonal(arf: EffectiveArea | None, first_channel: int, spectrum):
     if arf is None:
         raise OGIPError(
             where,
-            "rmf='diagonal' needs an ARF (arf=... or an ANCRFILE link): the ideal "
-            "detector puts each ARF energy bin in one channel",
+            "rmf='diagonal' needs an ARF (arf='file.arf' or an ANCRFILE link): the "
+            "ideal detector puts each ARF energy bin in one channel",
             field="ANCRFILE",
         )
     if spectrum is not None and arf.energy_lo.size != spectrum.n_channels:

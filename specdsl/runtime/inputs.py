@@ -82,13 +82,19 @@ class ParameterSource:
 def build_source(model, count, params=(), *, seed=0, table=None, design="random"):
     """A source from ``--param`` texts, an optional table file and a design."""
     distributions = {}
+    given = {}
     for item in params:
         name, sep, text = item.partition("=")
         if not sep:
             raise ParameterError(f"--param {item!r}: write it as NAME=VALUE")
-        distributions[_resolve(model, name.strip(), "--param")] = parse_distribution(
-            text, f"--param {name.strip()}"
-        )
+        key = _resolve(model, name.strip(), "--param")
+        if key in given:
+            raise ParameterError(
+                f"--param {given[key]!r} and --param {item!r} both set {key}; "
+                "give each parameter once"
+            )
+        given[key] = item
+        distributions[key] = parse_distribution(text, f"--param {name.strip()}")
     columns = read_table(table, model) if table else {}
     clash = set(columns) & set(distributions)
     if clash:

@@ -12,22 +12,33 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from specdsl.errors import OutputError, ParameterError
+from specdsl.errors import OGIPError, OutputError, ParameterError
 
 _COPIED_KEYWORDS = ("TELESCOP", "INSTRUME", "FILTER", "CHANTYPE")
 MAX_PART_SPECTRA = 100_000
 MAX_PART_BYTES = 1 << 30
+# Spectra whose parameter values are drawn and checked before any file is read.
+# A distribution reaching past a hard limit is caught here when one of these
+# draws lands there; any later draw is still checked before it is simulated.
+FIRST_LOOK = 64
 
 
 @dataclass
 class FakeitJob:
-    """Everything one ``specdsl fakeit`` run needs, with per-stage timings."""
+    """Everything one ``specdsl fakeit`` run needs, with per-stage timings.
+
+    The job fakes source spectra only: the spectrum's BACKFILE is never read. A
+    BACKFILE naming a file that is not there is reported through ``warnings``
+    (and ``on_warning``) unless ``no_background`` says to ignore the link.
+    ``arf="none"`` leaves out the spectrum's ANCRFILE.
+    """
 
     expression: str
     spectrum: str | None = None
@@ -51,6 +62,9 @@ class FakeitJob:
     num_processes: int | None = None
     process_id: int | None = None
     threads: int | None = None
+    no_background: bool = False
+    on_warning: Callable[[str], None] | None = None
+    warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     n_channels: int = 0
     written: list[Path] = field(default_factory=list)
@@ -59,20 +73,26 @@ class FakeitJob:
     cluster: object = None
 
     def run(self, progress: bool = False) -> Path:
-        """Read, compile, simulate and write; returns the (first) path written."""
+        """Compile, read, simulate and write; returns the (first) path written.
+
+        The model and its parameters are checked before any file is opened, so a
+        typing error in them is reported first.
+        """
         from specdsl.runtime.distributed import barrier, connect
 
         cluster = connect(self.coordinator, self.num_processes, self.process_id)
         self.cluster = cluster
         _persistent_compilation_cache()
+        with self._stage("compile"):
+            model = self._model()
+            source = self._source(model)
         with self._stage("read"):
             observation = self._observation()
         output = Path(self.output or _default_output(self.spectrum, observation))
         fmt = self._format(output)
 
-        with self._stage("compile"):
-            folded = self._folded(observation)
-            source = self._source(folded.model)
+        with self._stage("compile", add=True):
+            folded = self._folded(model, observation)
             folded.warm_up()
         self.count = source.count
         if source.count == 1 and fmt == "pha":
@@ -88,24 +108,80 @@ class FakeitJob:
 
     # ------------------------------------------------------------ inputs
 
-    def _observation(self):
-        from specdsl.response.observation import Observation
-
-        if self.spectrum:
-            return Observation.from_pha(self.spectrum, rmf=self.rmf, arf=self.arf)
-        if self.rmf:
-            return Observation.from_response(self.rmf, self.arf)
-        if self.arf:
-            raise ParameterError("--arf needs --rmf or a spectrum to go with it")
-        return Observation.default()
-
-    def _folded(self, observation):
-        from specdsl.fold import FoldedModel
+    def _model(self):
+        """The compiled model, after the options that need no file are checked."""
         from specdsl.model import compile
 
         if self.exposure is not None and not self.exposure > 0:
             raise ParameterError(f"--exposure must be > 0 s, got {self.exposure:g}")
-        model = compile(self.expression)
+        return compile(self.expression)
+
+    def _observation(self):
+        from specdsl.response.observation import Observation
+
+        arf = self._arf()
+        if self.spectrum:
+            observation = Observation.from_pha(
+                self.spectrum,
+                rmf=self.rmf,
+                arf=arf,
+                background=False,
+                exposure=self.exposure,
+            )
+            self._check_exposure(observation)
+            self._check_background_link(observation)
+            return observation
+        if self.rmf:
+            return Observation.from_response(self.rmf, arf or None)
+        if arf:
+            raise ParameterError("--arf needs --rmf or a spectrum to go with it")
+        return Observation.default()
+
+    def _arf(self):
+        """The --arf value; 'none' (as in XSPEC's ``arf none``) drops the ANCRFILE."""
+        if self.arf is not None and str(self.arf).strip().lower() == "none":
+            return False
+        return self.arf
+
+    def _check_exposure(self, observation) -> None:
+        """A spectrum to fake needs a positive exposure: its own or --exposure."""
+        if self.exposure is not None or observation.exposure > 0:
+            return
+        raise OGIPError(
+            observation.spectrum_path,
+            f"EXPOSURE is {observation.exposure:g} s: spectra faked from it would "
+            "have no counts; give the exposure time with --exposure SECONDS, which "
+            "replaces the file's EXPOSURE",
+            field="EXPOSURE",
+        )
+
+    def _check_background_link(self, observation) -> None:
+        """Warn, and go on, when BACKFILE names a file that is not there."""
+        from specdsl.response.observation import missing_link
+
+        link = observation.backfile
+        if self.no_background or not link:
+            return
+        pha = Path(observation.spectrum_path)
+        tried = missing_link(pha, link, "BACKFILE")
+        if tried:
+            names = ", ".join(
+                p.name if p.parent == pha.parent else str(p) for p in tried
+            )
+            self._warn(
+                f"{pha}: BACKFILE names '{link}', which is not there (looked for "
+                f"{names} beside it); going on without a background, which this "
+                "command does not fake (--no-background skips this check)"
+            )
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if self.on_warning is not None:
+            self.on_warning(message)
+
+    def _folded(self, model, observation):
+        from specdsl.fold import FoldedModel
+
         folded = FoldedModel(
             model, observation, exposure=self.exposure, grouped=self.grouped
         )
@@ -113,11 +189,13 @@ class FakeitJob:
         return folded
 
     def _source(self, model):
+        """The parameter values; the first spectra's are drawn and checked now
+        (hard limits, NaN), so that a bad --param fails before any file is read."""
         from specdsl.runtime.inputs import build_source
 
         if self.count is not None and self.count < 1:
             raise ParameterError(f"--count must be at least 1, got {self.count}")
-        return build_source(
+        source = build_source(
             model,
             self.count,
             self.params,
@@ -125,6 +203,8 @@ class FakeitJob:
             table=self.table,
             design=self.design,
         )
+        source(0, min(source.count, FIRST_LOOK))
+        return source
 
     def _format(self, output: Path) -> str:
         from specdsl.output.stream import FORMATS
@@ -254,8 +334,15 @@ class FakeitJob:
             _, counts, values = next(simulator.blocks(source, 0, 1))
         header = self._header(folded)
         header["keywords"] = dict(header["keywords"])
+        parameters = {name: value[0] for name, value in values.items()}
         with self._stage("write"):
-            path = write_pha(output, counts[0], clobber=self.clobber, **header)
+            path = write_pha(
+                output,
+                counts[0],
+                clobber=self.clobber,
+                parameters=parameters,
+                **header,
+            )
         self.written.append(path)
         self.spectra_written = 1
         return path
@@ -277,6 +364,7 @@ class FakeitJob:
             first = int(np.asarray(obs.channels)[0])
             header["channels"] = np.arange(first, first + folded.n_bins)
             header.update(respfile=None, ancrfile=None, areascal=1.0)
+            header["backscal"] = _group_mean(obs, obs.backscal)
             header["keywords"]["SDGROUPD"] = True
         return header
 
@@ -315,6 +403,21 @@ def _persistent_compilation_cache() -> None:
         return
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+
+
+def _group_mean(obs, scale):
+    """A per-channel scale averaged over each GROUPING group (good channels only),
+    so it matches grouped bins; a number stays as it is."""
+    if np.ndim(scale) == 0:
+        return scale
+    from specdsl.response.observation import group_ids
+
+    values = np.asarray(scale, dtype=np.float64)
+    good = np.ones(values.size, bool) if obs.quality is None else obs.quality == 0
+    _, group = np.unique(
+        group_ids(obs.grouping, values.size)[good], return_inverse=True
+    )
+    return np.bincount(group, weights=values[good]) / np.bincount(group)
 
 
 def _default_output(spectrum, observation) -> str:
