@@ -11,20 +11,28 @@ import sys
 import time
 
 from specdsl.errors import ModelSyntaxError, SpecdslError
+from specdsl.output.temporary import remove_pending
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``specdsl`` script; returns the exit status."""
     args = _parser().parse_args(argv)
     _terminate_like_interrupt()
+    if args.command == "fakeit":
+        from specdsl.runtime.devices import use_cpu_cores
+
+        use_cpu_cores()
     try:
         return args.run(args)
     except SpecdslError as error:
         _report(error)
         return 2
     except KeyboardInterrupt:
+        remove_pending()
         _console(stderr=True).print("[yellow]interrupted: nothing was written[/]")
         return 130
+    finally:
+        remove_pending()
 
 
 def _terminate_like_interrupt() -> None:
@@ -281,6 +289,7 @@ def _run_fakeit(args) -> int:
     try:
         path = job.run(progress=progress)
     except KeyboardInterrupt:
+        remove_pending()
         kept = len(job.written) + len(job.skipped)
         _console(stderr=True).print(
             f"[yellow]interrupted: {kept} complete file(s) kept, the unfinished one "

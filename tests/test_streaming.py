@@ -100,16 +100,7 @@ def _wait_for_parts(folder, at_least, process):
     raise AssertionError("the job did not write its first parts in time")
 
 
-SIGTERM_LEFTOVER = pytest.mark.xfail(
-    reason="known defect: under load a SIGTERM can still leave the hidden .tmp of "
-    "the part being written (visible parts stay complete)",
-    strict=False,
-)
-
-
-@pytest.mark.parametrize(
-    "how", [signal.SIGKILL, pytest.param(signal.SIGTERM, marks=SIGTERM_LEFTOVER)]
-)
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_killed_job_leaves_complete_files_and_resumes(tmp_path, how):
     folder = tmp_path / "run"
     folder.mkdir()

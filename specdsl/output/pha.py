@@ -51,7 +51,6 @@ import datetime
 import gzip
 import os
 import re
-import secrets
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -60,6 +59,7 @@ import numpy as np
 from astropy.io import fits
 
 from specdsl.errors import OutputError, ParameterError
+from specdsl.output.temporary import discard, temporary_name
 
 __all__ = ["write_pha"]
 
@@ -418,11 +418,6 @@ def _write_atomically(write, target: Path, clobber: bool) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def temporary_name(target: Path) -> Path:
-    """The hidden name a file is written under before it is renamed into place."""
-    return target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
-
-
 def _write_file(write, temporary: Path, target: Path) -> None:
     """Write the bytes to a new file (never an existing one); gzip a .gz target."""
     # O_EXCL: never write into a file someone else made; 0o666 lets the umask decide.
@@ -441,6 +436,11 @@ def _write_file(write, temporary: Path, target: Path) -> None:
 
 def publish(temporary: Path, target: Path, clobber: bool) -> None:
     """Move the finished file onto the target, without replacing one unless clobber."""
+    _place(temporary, target, clobber)
+    discard(temporary)
+
+
+def _place(temporary: Path, target: Path, clobber: bool) -> None:
     if clobber:
         os.replace(temporary, target)
         return

@@ -1,0 +1,48 @@
+"""Hidden temporary names for files being written, and their clean-up.
+
+Every file is written under a hidden temporary name, then renamed into place.
+Each name is recorded here before the file is created, so that an interrupt
+arriving at any point (Ctrl-C, or SIGTERM turned into one by the command line)
+can remove whatever was left half-written, even from inside a constructor.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from pathlib import Path
+
+_pending: set[Path] = set()
+_lock = threading.Lock()
+
+
+def temporary_name(target: Path) -> Path:
+    """The hidden name ``target`` is written under before it is renamed into place."""
+    temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    with _lock:
+        _pending.add(temporary)
+    return temporary
+
+
+def discard(temporary: Path) -> None:
+    """Remove a temporary file (if it exists) and forget its name."""
+    temporary.unlink(missing_ok=True)
+    with _lock:
+        _pending.discard(temporary)
+
+
+def remove_pending() -> list[Path]:
+    """Remove every temporary file not yet renamed or discarded; the ones removed."""
+    with _lock:
+        pending = sorted(_pending)
+        _pending.clear()
+    removed = []
+    for temporary in pending:
+        try:
+            temporary.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            continue
+        removed.append(temporary)
+    return removed
