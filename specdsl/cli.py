@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``specdsl`` script; returns the exit status."""
     args = _parser().parse_args(argv)
     _terminate_like_interrupt()
-    if args.command == "fakeit":
+    if argv is None and args.command == "fakeit":  # this process is the command's
         from specdsl.runtime.devices import use_cpu_cores
 
         use_cpu_cores()
