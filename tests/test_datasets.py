@@ -96,13 +96,11 @@ CASES = {
         total=15363,
     ),
     # Type II, 2 rows, BACKFILE 'pha2_bg' is a type II background read at the same
-    # row. No RMF; a diagonal LETG response (16384^2) exceeds the dense limit.
+    # row. No RMF; the diagonal LETG response (16384^2) is held and folded sparse.
     "chandra-letg-hrc-pha2": Case(
         "pha2.gz{2}",
         refused=NO_MATRIX,
-        fake=False,
         load={"rmf": "diagonal", "arf": "leg_1.arf.gz"},
-        load_refused=("MATRIX", "16384 x 16384", "GiB", "dense"),
         channels=(16384, 1),
         total=46943,
     ),
@@ -120,13 +118,11 @@ CASES = {
         total=4230,
     ),
     "ginga-lac": Case("hisum.pha", channels=(48, 1)),
-    # 32768 channels: a diagonal response (8 GiB dense) is refused.
+    # 32768 channels: the diagonal response (8 GiB dense) is held sparse.
     "hitomi-sxs-no-rmf": Case(
         "ah100040040sxs_src_grp.pha.gz",
         refused=NO_MATRIX + ("ah100040040sxs.rmf.gz",),
-        fake=False,
         load={"rmf": "diagonal"},
-        load_refused=("MATRIX", "32768 x 32768", "GiB"),
         channels=(32768, 0),
         total=119760,
     ),
@@ -206,12 +202,11 @@ CASES = {
         channels=(3600, 1),
         total=2724,
     ),
+    # 60000 channels: the diagonal response (27 GiB dense) is held sparse.
     "xrism-resolve-no-rmf": Case(
         "xa_merged_p0px1000_Hp.pi.gz",
         refused=NO_MATRIX,
-        fake=False,
         load={"rmf": "diagonal", "arf": "rsl_standard_GVclosed.arf"},
-        load_refused=("MATRIX", "60000 x 60000", "GiB"),
         channels=(60000, 0),
         total=228716,
     ),

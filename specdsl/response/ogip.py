@@ -4,6 +4,10 @@ The formats follow OGIP/92-007 (PHA) and CAL/GEN/92-002 (RMF, ARF). Every reader
 returns plain numpy arrays in keV, cm^2 and counts, and turns every problem with
 the file into an `OGIPError` naming the file and the field at fault.
 
+A response matrix is dense up to MAX_DENSE_ELEMENTS elements; a larger one
+(grating and calorimeter grids) is read straight from its F_CHAN/N_CHAN/MATRIX
+groups into a `SparseResponse`, which holds only the non-zeros.
+
 PHA type II files hold several spectra, one per row; `read_pha(path, row=n)`
 reads row n (1-based, XSPEC's ``file{n}``), `pha_rows(path)` lists them. XSPEC
 table models (atable/mtable files) are recognised and refused with a pointer to
@@ -25,7 +29,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
-from specdsl.errors import OGIPError
+from specdsl.errors import OGIPError, SpecdslError
 
 MATRIX_EXTNAMES = ("MATRIX", "SPECRESP MATRIX")
 INFO_KEYWORDS = ("TELESCOP", "INSTRUME", "FILTER", "CHANTYPE", "DETCHANS")
@@ -42,10 +46,17 @@ FULL_RESPONSE_THRESHOLD = 1.0 + 1e-5
 # more than 10 % over, are refused as a broken file.
 REDIST_ROW_SUM_LIMIT = 1.1
 
-# Responses are folded as dense matrices. One larger than this many elements
-# (1 GiB as float64) is refused with a clear message instead of exhausting memory:
-# a 16384-channel grating or 60000-channel calorimeter response is far beyond it.
-MAX_DENSE_ELEMENTS = 2**27
+# A response of at most this many elements (256 MiB as float64) is held as a
+# dense matrix; a larger one (a 16384-channel grating, a 32768- or 60000-channel
+# calorimeter, or their diagonal stand-ins) is held as a `SparseResponse` and
+# never densified: only its non-zeros are stored.
+MAX_DENSE_ELEMENTS = 2**25
+
+# A sparse response with more stored elements than this (1 GiB of float64
+# values, about 2 GiB with indices) is refused with the numbers in the message.
+# The largest real RMFs known (NuSTAR, XRISM Resolve without the electron-loss
+# continuum) have a few 10^7 non-zeros.
+MAX_SPARSE_ELEMENTS = 2**27
 
 # Per-row columns that identify a spectrum of a type II file, listed in messages.
 ROW_LABELS = ("SPEC_NUM", "ROWID", "SPEC_ID", "TG_M", "TG_PART", "TG_SRCID", "TIME")
@@ -53,14 +64,92 @@ ROW_LABELS = ("SPEC_NUM", "ROWID", "SPEC_ID", "TG_M", "TG_PART", "TG_SRCID", "TI
 _MISSING = object()
 
 
+class SparseResponse:
+    """A (n_energy, n_channels) response matrix held as its non-zeros only.
+
+    Rows are energy bins, stored as a scipy CSR array (``csr``), float64. Used
+    when the dense form would exceed MAX_DENSE_ELEMENTS; `np.asarray` of one
+    larger than that is refused rather than allocating gigabytes.
+    """
+
+    ndim = 2
+    dtype = np.dtype(np.float64)
+
+    def __init__(self, csr):
+        csr = csr.tocsr() if csr.format != "csr" else csr
+        csr.sum_duplicates()
+        csr.eliminate_zeros()
+        for array in (csr.data, csr.indices, csr.indptr):
+            array.flags.writeable = False  # shared by every Observation using it
+        self.csr = csr
+
+    @classmethod
+    def from_entries(cls, rows, columns, values, shape) -> SparseResponse:
+        """From (row, column, value) triples; repeated positions are summed."""
+        from scipy import sparse
+
+        coo = sparse.coo_array(
+            (np.asarray(values, np.float64), (rows, columns)), shape=shape
+        )
+        return cls(coo.tocsr())
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(int(n) for n in self.csr.shape)
+
+    @property
+    def size(self) -> int:
+        """Elements of the dense form (what numpy's ``size`` would say)."""
+        return self.shape[0] * self.shape[1]
+
+    @property
+    def nnz(self) -> int:
+        """Stored (non-zero) elements."""
+        return int(self.csr.nnz)
+
+    def __getitem__(self, rows) -> SparseResponse:
+        """A selection of energy rows (boolean mask, index array or slice)."""
+        return SparseResponse(self.csr[rows])
+
+    def row_sums(self) -> np.ndarray:
+        """Sum of each energy row (n_energy,)."""
+        return np.asarray(self.csr.sum(axis=1), dtype=np.float64).reshape(-1)
+
+    def row_index(self) -> np.ndarray:
+        """The energy row of each stored element, in storage order."""
+        return np.repeat(np.arange(self.shape[0]), np.diff(self.csr.indptr))
+
+    def toarray(self) -> np.ndarray:
+        """The dense float64 matrix (explicit: for small responses and tests)."""
+        return self.csr.toarray()
+
+    def __array__(self, dtype=None, copy=None):
+        if self.size > MAX_DENSE_ELEMENTS:
+            raise SpecdslError(
+                f"a {self.shape[0]} x {self.shape[1]} response is held sparse "
+                f"({self.nnz} non-zeros); as a dense float64 matrix it would need "
+                f"{self.size * 8 / 2**30:.1f} GiB, above specdsl's dense limit of "
+                f"{MAX_DENSE_ELEMENTS * 8 / 2**30:.2f} GiB"
+            )
+        dense = self.toarray()
+        return dense if dtype is None else dense.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"SparseResponse(shape={self.shape}, nnz={self.nnz})"
+
+
 @dataclass(frozen=True, eq=False)
 class Redistribution:
-    """An RMF or RSP as a dense (n_energy, n_channels) matrix plus its EBOUNDS."""
+    """An RMF or RSP as a (n_energy, n_channels) matrix plus its EBOUNDS.
+
+    `matrix` is a dense float64 array, or a `SparseResponse` when the dense form
+    would exceed MAX_DENSE_ELEMENTS.
+    """
 
     path: Path | None
     energy_lo: np.ndarray
     energy_hi: np.ndarray
-    matrix: np.ndarray
+    matrix: np.ndarray | SparseResponse
     channels: np.ndarray
     e_min: np.ndarray
     e_max: np.ndarray
@@ -362,7 +451,9 @@ def _float_array(values, path, name: str) -> np.ndarray:
 
 
 def read_rmf(path, *, origin: str | None = None) -> Redistribution:
-    """Read an RMF or RSP into a dense (n_energy, n_channels) float64 matrix.
+    """Read an RMF or RSP into a (n_energy, n_channels) float64 matrix.
+
+    Dense up to MAX_DENSE_ELEMENTS elements, a SparseResponse above that.
 
     Handles MATRIX or 'SPECRESP MATRIX', EBOUNDS in either order, variable-length
     or fixed-width F_CHAN/N_CHAN/MATRIX columns and first channel 0 or 1.
@@ -401,14 +492,12 @@ def _build_redistribution(path, primary, matrix_hdu, ebounds_hdu) -> Redistribut
     # Known limitation: matrix column k is EBOUNDS row k. When the file numbers
     # them differently (Swift BAT survey RSP: EBOUNDS 1..8, F_CHAN from 0),
     # `channels` keeps EBOUNDS' numbers and `first_channel` F_CHAN's.
-    check_dense_size(path, energy_lo.size, n_channels)
     first_channel = _first_matrix_channel(path, matrix_hdu)
-    matrix = dense_matrix(path, matrix_hdu, n_channels, first_channel)
-    if matrix.min(initial=0.0) < 0:
-        row = int(np.argwhere(matrix < 0)[0][0])
-        raise OGIPError(
-            path, f"row {row}: negative response value in MATRIX", field="MATRIX"
-        )
+    if energy_lo.size * n_channels > MAX_DENSE_ELEMENTS:
+        matrix = sparse_matrix(path, matrix_hdu, n_channels, first_channel)
+    else:
+        matrix = dense_matrix(path, matrix_hdu, n_channels, first_channel)
+    _refuse_negative(path, matrix)
 
     hduclas3 = str(matrix_hdu.header.get("HDUCLAS3", "")).strip().upper()
     is_full = _is_full_response(path, hduclas3, matrix)
@@ -438,7 +527,7 @@ def _is_full_response(path, hduclas3: str, matrix: np.ndarray) -> bool:
     """
     if hduclas3 == "FULL":
         return True
-    row_sums = matrix.sum(axis=1)
+    row_sums = _row_sums(matrix)
     peak = float(row_sums.max(initial=0.0))
     if hduclas3 in ("REDIST", "DETECTOR") and peak > REDIST_ROW_SUM_LIMIT:
         row = int(np.argmax(row_sums))
@@ -450,21 +539,47 @@ def _is_full_response(path, hduclas3: str, matrix: np.ndarray) -> bool:
             "effective area is folded in, the file should say HDUCLAS3='FULL'",
             field="MATRIX",
         )
-    if matrix.max(initial=0.0) > FULL_RESPONSE_THRESHOLD:
+    if _stored_values(matrix).max(initial=0.0) > FULL_RESPONSE_THRESHOLD:
         return True
     return peak > REDIST_ROW_SUM_LIMIT
 
 
-def check_dense_size(path, n_energy: int, n_channels: int) -> None:
-    """Refuse a response too large to fold as a dense matrix (MAX_DENSE_ELEMENTS)."""
-    elements = int(n_energy) * int(n_channels)
-    if elements > MAX_DENSE_ELEMENTS:
+def _stored_values(matrix) -> np.ndarray:
+    """The elements of a dense matrix, or the non-zeros of a SparseResponse."""
+    return matrix.csr.data if isinstance(matrix, SparseResponse) else matrix
+
+
+def _row_sums(matrix) -> np.ndarray:
+    """Sum of each energy row, dense or sparse."""
+    if isinstance(matrix, SparseResponse):
+        return matrix.row_sums()
+    return matrix.sum(axis=1)
+
+
+def _refuse_negative(path, matrix) -> None:
+    """A response element is a probability or an area: never negative."""
+    values = _stored_values(matrix)
+    if values.min(initial=0.0) >= 0:
+        return
+    if isinstance(matrix, SparseResponse):
+        row = int(matrix.row_index()[np.flatnonzero(values < 0)[0]])
+    else:
+        row = int(np.argwhere(matrix < 0)[0][0])
+    raise OGIPError(
+        path, f"row {row}: negative response value in MATRIX", field="MATRIX"
+    )
+
+
+def check_sparse_size(path, n_energy: int, n_channels: int, nnz: int) -> None:
+    """Refuse a response with more non-zeros than MAX_SPARSE_ELEMENTS, with numbers."""
+    if nnz > MAX_SPARSE_ELEMENTS:
         raise OGIPError(
             path,
-            f"a {n_energy} x {n_channels} response needs {elements * 8 / 2**30:.1f} "
-            f"GiB as a dense float64 matrix, above specdsl's limit of "
-            f"{MAX_DENSE_ELEMENTS * 8 / 2**30:.0f} GiB (known limitation: responses "
-            "are folded as dense matrices; a sparse fold is not implemented yet)",
+            f"a {n_energy} x {n_channels} response with {nnz} non-zero elements "
+            f"needs {nnz * 16 / 2**30:.1f} GiB even held sparse (values and "
+            f"indices), above specdsl's limit of {MAX_SPARSE_ELEMENTS} non-zeros "
+            f"({MAX_SPARSE_ELEMENTS * 16 / 2**30:.0f} GiB); as a dense float64 "
+            f"matrix it would need {n_energy * n_channels * 8 / 2**30:.1f} GiB",
             field="MATRIX",
         )
 
@@ -476,11 +591,15 @@ def diagonal_redistribution(arf: EffectiveArea, first_channel: int = 1):
     response with a delta-function redistribution): no energy resolution, the
     channel boundaries (EBOUNDS) are the ARF's energy bins. Useful when the real
     RMF is not at hand and the ARF has one bin per spectral channel (NuSTAR,
-    XMM-MOS, Chandra grating ARFs).
+    XMM-MOS, Chandra grating ARFs). Above MAX_DENSE_ELEMENTS (grating and
+    calorimeter grids) the identity is a SparseResponse.
     """
     n = int(arf.energy_lo.size)
-    check_dense_size(arf.path, n, n)
-    matrix = np.eye(n, dtype=np.float64)
+    if n * n > MAX_DENSE_ELEMENTS:
+        ramp = np.arange(n)
+        matrix = SparseResponse.from_entries(ramp, ramp, np.ones(n), (n, n))
+    else:
+        matrix = np.eye(n, dtype=np.float64)
     keywords = dict(arf.keywords)
     return Redistribution(
         path=None,
@@ -629,8 +748,52 @@ def dense_matrix(path, hdu, n_channels: int, first_channel: int) -> np.ndarray:
     Vectorised over groups: each group is a run of channels in one energy row
     and a run of MATRIX values, so destination and source indices are one
     np.repeat plus a ramp. Parts of groups outside 0..n_channels-1 are dropped,
-    as other OGIP readers do. Known limitation: always dense, so a grating RMF
-    (16384 x 16384) would need 2 GiB; no sparse form is offered yet.
+    as other OGIP readers do. `sparse_matrix` reads the same groups into a
+    SparseResponse for responses too large for this.
+    """
+    flat, g_row, g_col, g_src, g_len = _matrix_groups(
+        path, hdu, n_channels, first_channel
+    )
+    n_energy = _n_rows(hdu)
+
+    g_dst = g_row * n_channels + g_col
+    dense = np.zeros(n_energy * n_channels, dtype=np.float64)
+    if g_len.size and g_len.sum() >= LONG_GROUPS * g_len.size:
+        _copy_long_groups(dense, flat, g_dst, g_src, g_len)
+    else:
+        _scatter_short_groups(dense, flat, g_dst, g_src, g_len)
+    if not np.all(np.isfinite(dense)):
+        raise OGIPError(path, "non-finite value in MATRIX", field="MATRIX")
+    return dense.reshape(n_energy, n_channels)
+
+
+def sparse_matrix(path, hdu, n_channels: int, first_channel: int) -> SparseResponse:
+    """The grouped F_CHAN/N_CHAN/MATRIX rows as a SparseResponse, never dense.
+
+    Same groups and clipping as `dense_matrix`; overlapping groups add up, as
+    there. Refused (with the numbers) above MAX_SPARSE_ELEMENTS non-zeros.
+    """
+    flat, g_row, g_col, g_src, g_len = _matrix_groups(
+        path, hdu, n_channels, first_channel
+    )
+    n_energy = _n_rows(hdu)
+    check_sparse_size(path, n_energy, n_channels, int(g_len.sum()))
+
+    ramp = _ramp(g_len)
+    values = flat[ramp + np.repeat(g_src, g_len)]
+    if not np.all(np.isfinite(values)):
+        raise OGIPError(path, "non-finite value in MATRIX", field="MATRIX")
+    rows = np.repeat(g_row, g_len)
+    columns = ramp + np.repeat(g_col, g_len)
+    return SparseResponse.from_entries(rows, columns, values, (n_energy, n_channels))
+
+
+def _matrix_groups(path, hdu, n_channels: int, first_channel: int):
+    """MATRIX values (flat) and each channel group's row, column, source, length.
+
+    Each group is a run of `length` channels from `column` (0-based) in energy
+    row `row`, whose values are ``flat[source : source + length]``; parts of
+    groups outside the channel range are already cut off.
     """
     n_grp, f_chan, n_chan = _group_table(path, hdu)
     flat, row_starts, row_lengths = _rows(hdu, "MATRIX", path, np.float64)
@@ -654,16 +817,7 @@ def dense_matrix(path, hdu, n_channels: int, first_channel: int) -> np.ndarray:
     cut_high = np.clip(g_col + g_len - n_channels, 0, None)
     g_len = np.maximum(g_len - cut_low - cut_high, 0)
     g_col, g_src = g_col + cut_low, g_src + cut_low
-
-    g_dst = g_row * n_channels + g_col
-    dense = np.zeros(n_energy * n_channels, dtype=np.float64)
-    if g_len.size and g_len.sum() >= LONG_GROUPS * g_len.size:
-        _copy_long_groups(dense, flat, g_dst, g_src, g_len)
-    else:
-        _scatter_short_groups(dense, flat, g_dst, g_src, g_len)
-    if not np.all(np.isfinite(dense)):
-        raise OGIPError(path, "non-finite value in MATRIX", field="MATRIX")
-    return dense.reshape(n_energy, n_channels)
+    return flat, g_row, g_col, g_src, g_len
 
 
 # Mean channels per group above which copying group by group beats building
@@ -732,7 +886,12 @@ def read_arf(path, *, origin: str | None = None) -> EffectiveArea:
 
 
 def read_pha(
-    path, *, background: bool = False, origin: str | None = None, row=None
+    path,
+    *,
+    background: bool = False,
+    origin: str | None = None,
+    row=None,
+    exposure: float | None = None,
 ) -> Spectrum:
     """Read one PHA spectrum (type I, or one row of type II) onto its channel range.
 
@@ -743,6 +902,8 @@ def read_pha(
     `row` picks a type II spectrum: a 1-based row number (XSPEC's ``file{n}``;
     also accepted as a ``{n}`` suffix of the path) or a mapping of column values
     such as ``{"TG_M": 1, "TG_PART": 2}`` that matches exactly one row.
+    `exposure` (s) replaces the file's EXPOSURE, which is then not read, so a
+    spectrum whose EXPOSURE is missing, negative or not finite can still be used.
     """
     path, row = split_row_suffix(path, row)
     with open_fits(path, origin) as hdul:
@@ -757,7 +918,9 @@ def read_pha(
             and _has_column(hdu, "BACKGROUND_DOWN")
         )
         table = _Table(path, hdu, index)
-        return _build_spectrum(table, hdul[0].header, own_ebounds, use_bkg_columns)
+        return _build_spectrum(
+            table, hdul[0].header, own_ebounds, use_bkg_columns, exposure
+        )
 
 
 def pha_rows(path) -> list[dict]:
@@ -1013,7 +1176,7 @@ class _Table:
 
 
 def _build_spectrum(
-    table: _Table, primary_header, own_ebounds, use_bkg_columns: bool
+    table: _Table, primary_header, own_ebounds, use_bkg_columns: bool, exposure=None
 ) -> Spectrum:
     """Map the spectrum's channels onto the full range and collect its keywords."""
     path, header = table.path, table.header
@@ -1023,7 +1186,7 @@ def _build_spectrum(
     detchans = _detchans(path, header, file_channels, first)
     index = file_channels - first
 
-    exposure = _exposure_value(table)
+    exposure = _exposure_value(table) if exposure is None else float(exposure)
     if is_rate:
         if exposure is None:
             raise OGIPError(
