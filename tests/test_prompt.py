@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -72,11 +73,19 @@ fakeit
 y
 
 3c.fak
-40000
+40000 0 80000
+show data
 plot
 save all sess.xcm
+fakeit nowrite
+n
+/
+
+/
+show data
 model none
 @sess.xcm
+show data
 show parameters
 exit
 """
@@ -101,16 +110,36 @@ exit
         " Use counting statistics in creating fake data? (y): y",
         " Fake data file name (3c273.fak): 3c.fak",
         " Exposure time, correction norm, bkg exposure time (38564.6, 0.00000, "
-        "38564.6): 40000",
+        "38564.6): 40000 0 80000",
         "wrote 3c.fak (type I",
         "wrote 3c_bkg.fak (background",
+        "data: 3c.fak (as written) replaces the loaded data",
         "fake data and folded model",
         f"plot written to {tmp_path / '3c.png'}",
         f"saved all to {tmp_path / 'sess.xcm'}",
+        # XSPEC: the second fakeit starts from the fake, its name and numbers.
+        " Fake data file name (3c.fak): ",
+        " Exposure time, correction norm, bkg exposure time (40000.0, 0.00000, "
+        "80000.0): /",
+        "data: 3c.fak (in memory only) replaces the loaded data",
         "model removed",
         "specdsl> @sess.xcm",
     ):
         assert echoed in screen, echoed
+    assert "response file is needed" not in screen  # the fake kept the response
+
+    # show data: the written fake (Poisson counts), the nowrite one (no counting
+    # statistics: expected counts), and the written one again after the reload.
+    shown = [part.split("specdsl> ")[0] for part in screen.split("> show data")[1:]]
+    assert len(shown) == 3
+    for table in shown:
+        assert re.search(r"^background +3c_bkg\.fak \(80000 s\)", table, re.M)
+        assert re.search(r"^exposure +40000 s", table, re.M)
+    assert "3c.fak (fake spectrum from fakeit, in" in shown[0]
+    assert "(fake spectrum from fakeit nowrite, in memory only)" in shown[1]
+    counts = [re.search(r"^counts +(\S+) \(", t, re.M).group(1) for t in shown]
+    assert counts[0] == counts[2] and float(counts[0]).is_integer()
+    assert not float(counts[1]).is_integer()
 
     # After the reload the table shows the values typed before it.
     reloaded = screen[screen.index("specdsl> show parameters") :]
@@ -126,8 +155,11 @@ exit
     assert table["COUNTS"].sum() > 1000
     assert (tmp_path / "3c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+    # The fake was the loaded data when saved: its file, and the response in full.
     saved = (tmp_path / "sess.xcm").read_text().splitlines()
-    assert f"data 1:1 {data}" in saved
+    assert f"data 1:1 {tmp_path / '3c.fak'}" in saved
+    assert f"response 1:1 {data.with_name('3c273.rmf')}" in saved
+    assert f"arf 1 {data.with_name('3c273.arf')}" in saved
     assert "model  TBabs*(powerlaw+gaussian)" in saved
     assert "= p3 * 0.01" in saved
     assert sorted(p.name for p in tmp_path.glob("*.*")) == [
@@ -266,6 +298,8 @@ def test_a_spectrum_without_response_asks_for_one(tmp_path, shared_data):
         none
         n
         /
+
+        /
         """,
     )
     assert "warning: no response for this spectrum yet" in screen
@@ -273,6 +307,150 @@ def test_a_spectrum_without_response_asks_for_one(tmp_path, shared_data):
     assert "   ...and ancillary file: none" in screen
     assert session.last is not None and session.last.counts.shape == (1, 1024)
     assert session.last.exposure == pytest.approx(38564.608926889)  # the data's
+
+
+# --- fakeit replaces the loaded data, as in XSPEC -----------------------------------
+
+
+def test_fakeit_replaces_the_loaded_data(tmp_path):
+    session, screen = run(
+        tmp_path,
+        """
+        model powerlaw
+        /
+        10
+        fakeit
+
+        n
+        p_
+        /
+        100 1 1
+        show data
+        fakeit
+        maybe
+        y
+
+
+        250
+        fakeit nowrite none
+
+        y
+        /
+
+        /
+        """,
+    )
+    asked = "For fake spectrum #1 response file is needed: "
+    first, second, third = screen.split("specdsl> fakeit")[1:]
+    assert asked in first and asked not in second and asked in third
+    assert " Fake data file name (p_dummy_rsp.fak): " in second  # the loaded fake
+    assert second.count("Use counting statistics") == 2  # 'maybe': asked again
+    assert " bkg exposure time (100.000, 1.00000, 1.00000): 250" in second
+    # fakeit none: no response or numbers from the data, but its name (XSPEC).
+    assert " Fake data file name (p_dummy_rsp.fak): " in third
+    assert " bkg exposure time (1.00000, 1.00000, 1.00000): /" in third
+    assert "p_dummy_rsp.fak (fake spectrum from fakeit" in first.split("> show")[1]
+    assert re.search(r"^exposure +100 s", first, re.M)
+
+    # The second fakeit replaced the file it was based on, and was loaded.
+    header, table = header_and_data(tmp_path / "p_dummy_rsp.fak")
+    assert header["EXPOSURE"] == 250.0 and header["FKRSP001"] == "dummyrsp"
+    assert session.data_name == "p_dummy_rsp.fak" and session.fake.written is False
+    assert session.fake.result is session.last and session.last.exposure == 1.0
+    # ... until the nowrite one replaced it in memory (the file is unchanged).
+    loaded = session.observation()
+    np.testing.assert_array_equal(loaded.counts, session.last.counts[0])
+    assert loaded.exposure == 1.0 and table["COUNTS"].sum() != loaded.counts.sum()
+
+
+def test_responses_chosen_after_fakeit_apply_to_the_fake(tmp_path, shared_data):
+    folder = shared_data / CY15
+    session, screen = run(
+        tmp_path,
+        f"""
+        model powerlaw
+        /*
+        fakeit nowrite
+        /
+        y
+        /
+
+        /
+        response {folder / "aciss_aimpt_cy15.rmf"}
+        save all s.xcm
+        fakeit ?
+        data none
+        show data
+        """,
+    )
+    # The fake has the dummy's 200 channels: the RMF (1024) is refused, and
+    # the fake keeps its response.
+    assert "aciss_aimpt_cy15.rmf [DETCHANS]: channel counts" in screen
+    assert session.errors == 1 and session.response_path is None
+    assert session.observation() is None  # data none
+    saved = (tmp_path / "s.xcm").read_text()
+    assert "data" not in saved and "response" not in saved  # the RMF was undone
+    assert "dummyrsp 0.01 100 200 log" in saved  # the fake's response
+    assert "made with fakeit nowrite and is not a file" in screen
+    assert "fakeit [nowrite] [none] [<bkg file>] [N]" in screen  # fakeit ?
+    assert "none (fakeit asks; Enter gives the dummy)" in screen  # data none
+
+
+def test_a_terminal_is_asked_again_for_a_missing_response(tmp_path, shared_data):
+    class Terminal(ScriptInput):
+        interactive = True  # answers typed at a terminal, not read from a script
+
+    folder = shared_data / "chandra-acis-3c273"
+    session = Session(console(), cwd=tmp_path)
+    lines = f"""
+        data {folder / "3c273_bg.pi"}
+        model po
+        /*
+        fakeit nowrite
+
+        {folder / "3c273.rmf"}
+        none
+        n
+        /
+
+        /
+        """
+    lines = textwrap.dedent(lines).strip().splitlines()
+    session.run(Terminal(lines, session.console))
+    screen = session.console.file.getvalue()
+
+    assert "3c273_bg.pi has no response: give a file name" in screen
+    assert screen.count("For fake spectrum #1 response file is needed: ") == 2
+    assert session.errors == 0 and session.observation().rmf_path.name == "3c273.rmf"
+
+
+def test_plot_shows_a_spectrum_read_with_data(tmp_path, shared_data):
+    folder = shared_data / CY15
+    session, screen = run(
+        tmp_path,
+        f"""
+        data {folder / "aciss.fak"}
+        model powerlaw
+        1.8
+        1e-3
+        plot
+        """,
+    )
+    assert "data and folded model" in screen and "fake data" not in screen
+    assert (tmp_path / "aciss.png").read_bytes()[:4] == b"\x89PNG"
+    assert session.last is None  # no fakeit ran
+
+    from specdsl.prompt.fakeit import data_result
+
+    shown = data_result(session)
+    observation = Observation.from_pha(folder / "aciss.fak")
+    np.testing.assert_array_equal(shown.counts[0], observation.counts)
+    edges = np.asarray(observation.energy_edges)
+    response = np.asarray(observation.effective_area)[:, None] * np.asarray(
+        observation.redistribution
+    )
+    model = powerlaw_flux(edges, 1.8, 1e-3) @ response * observation.exposure
+    np.testing.assert_allclose(shown.expected, model, rtol=1e-4, atol=1e-6)
 
 
 # --- XSPEC's own fakeit files ---------------------------------------------------------
@@ -390,6 +568,8 @@ def dummy_session(tmp_path_factory):
         1000
         fakeit nowrite 40
         y
+
+
         1000
         plot batch.png
         show fakeit
@@ -441,6 +621,9 @@ def test_nowrite_and_plot(dummy_session):
         "again.fak", "b_dummy_rsp.fak", "dummy_rsp.fak"
     ]  # fmt: skip
     assert "last fakeit: 40 x 60 channels, exposure 1000 s, nothing written" in screen
+    # Each batch left its spectrum 1 loaded; the next one started from it.
+    assert " Fake data file name (again.fak): \n" in screen
+    assert session.data_name == "again.fak{1}" and not session.fake.written
     assert (folder / "batch.png").read_bytes()[:4] == b"\x89PNG"
     plot = screen[screen.index("fake data and folded model") :]
     assert "*" in plot and "-" in plot and "8 keV" in plot

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from specdsl.errors import ModelSyntaxError, OGIPError, ParameterError, SpecdslError
 
 
@@ -79,7 +81,9 @@ def _run_line(session, text: str) -> None:
         return
     word, _, arguments = text.partition(" ")
     command = lookup(word)
-    if command is not None:
+    if command is not None and arguments.strip() == "?" and command.name != "model":
+        do_help(session, command.name)  # XSPEC's "<command> ?"
+    elif command is not None:
         command.run(session, arguments.strip())
     elif word.lower() in IGNORED or word.lower() == "xset":
         _ignored(session, word.lower(), arguments)
@@ -156,8 +160,7 @@ def do_data(session, arguments: str) -> None:
         _show_files(session)
         return
     if name.lower() == "none":
-        session.data_path = None
-        session.forget_observation()
+        session.unload_data()
         session.console.print("no data loaded")
         return
 
@@ -206,6 +209,7 @@ def do_response(session, arguments: str) -> None:
         session.builtin_response = False
         session.console.print("response removed")
         return
+    before = _choices(session)
     session.dummy_active = False
     if name.lower() == "default":
         session.response_path = None
@@ -214,7 +218,7 @@ def do_response(session, arguments: str) -> None:
         _require_file(session.path(name))
         session.response_path = session.path(name)
         session.builtin_response = False
-    _refresh(session)
+    _refresh(session, before)
 
 
 def do_arf(session, arguments: str) -> None:
@@ -223,12 +227,13 @@ def do_arf(session, arguments: str) -> None:
     if not name:
         _show_files(session)
         return
+    before = _choices(session)
     if name.lower() == "none":
         session.arf_choice = False
     else:
         _require_file(session.path(name))
         session.arf_choice = session.path(name)
-    _refresh(session)
+    _refresh(session, before)
 
 
 def do_backgrnd(session, arguments: str) -> None:
@@ -237,12 +242,13 @@ def do_backgrnd(session, arguments: str) -> None:
     if not name:
         _show_files(session)
         return
+    before = _choices(session)
     if name.lower() == "none":
         session.background_choice = False
     else:
         _require_file(session.path(name))
         session.background_choice = session.path(name)
-    _refresh(session)
+    _refresh(session, before)
 
 
 def _require_file(path: Path) -> None:
@@ -250,10 +256,31 @@ def _require_file(path: Path) -> None:
         raise OGIPError(path, "file not found")
 
 
-def _refresh(session) -> None:
+CHOICES = ("response_path", "builtin_response", "arf_choice", "background_choice",
+           "dummy_active")  # fmt: skip
+
+
+def _choices(session) -> dict:
+    return {name: getattr(session, name) for name in CHOICES}
+
+
+def _refresh(session, before: dict) -> None:
+    """Rebuild the observation; a choice that makes it unusable is undone.
+
+    A loaded spectrum's unusable header links only warn, as they do at ``data``
+    (a saved session gives the files on the lines that follow).
+    """
     session.forget_observation()
-    if session.data_path is not None or session.response_path is not None:
-        session.observation()
+    try:
+        if session.data_path is not None:
+            _check_links(session)
+        elif session.response_path is not None:
+            session.observation()
+    except SpecdslError:
+        for name, value in before.items():
+            setattr(session, name, value)
+        session.forget_observation()
+        raise
     _show_files(session)
 
 
@@ -289,6 +316,8 @@ def do_energies(session, arguments: str) -> None:
     previous = session.energies or EnergyGrid(0.1, 10.0, 1000, False)
     grid = parse_grid(arguments.split(), previous)
     real = session.response_path is not None or session.data_path is not None
+    if session.fake is not None and session.fake.through_dummy:
+        real = session.response_path is not None  # the fake's is the dummy
     if real and not session.dummy_active:
         session.energies = grid
         where = "shared out to the response's energy bins by overlap"
@@ -444,27 +473,40 @@ def do_plot(session, arguments: str) -> None:
 
     from specdsl.prompt.plot import terminal_plot, write_png
 
-    if session.last is None:
-        raise SpecdslError("nothing to plot yet: run fakeit first")
+    shown = _plotted(session)
     words = arguments.split()
     names = [w for w in words if Path(w).suffix.lower() in (".png", ".pdf", ".svg")]
     default = (
-        session.last.files[0].with_suffix(".png").name
-        if session.last.files
-        else "specdsl_plot.png"
+        shown.files[0].with_suffix(".png").name if shown.files else "specdsl_plot.png"
     )
     path = session.path(names[0] if names else default)
-    title = f"{session.last.expression}  ({session.last.exposure:g} s)"
-    if session.last.counts.shape[0] > 1:
-        title += f", spectrum 1 of {session.last.counts.shape[0]}"
-    write_png(session.last, path, title)
+    title = f"{shown.expression}  ({shown.exposure:g} s)"
+    if shown.counts.shape[0] > 1:
+        title += f", spectrum 1 of {shown.counts.shape[0]}"
+    write_png(shown, path, title)
     panel = Panel(
-        Text(terminal_plot(session.last)),
+        Text(terminal_plot(shown)),
         expand=False,
-        title="fake data and folded model",
+        title=f"{shown.label} and folded model",
     )
     session.console.print(panel)
     session.console.print(f"plot written to {path}", markup=False)
+
+
+def _plotted(session):
+    """XSPEC's ``plot data``: the loaded spectrum (a fake one as fakeit made it);
+    with nothing loaded, the last fake spectra."""
+    from specdsl.prompt.fakeit import data_result
+
+    if session.fake is not None and session.fake.result is not None:
+        return session.fake.result
+    if session.data_path is not None and session.model is not None:
+        return data_result(session)
+    if session.last is None:
+        raise SpecdslError(
+            "nothing to plot yet: load a spectrum (data) with a model, or run fakeit"
+        )
+    return session.last
 
 
 # ------------------------------------------------------------- save, @file
@@ -491,6 +533,19 @@ def do_save(session, arguments: str) -> None:
     )
     path = write_xcm(session.path(name), text)
     session.console.print(f"saved {what} to {path}", markup=False)
+    fake = session.fake
+    if fake is not None and "data" not in files and what in ("all", "files"):
+        why = (
+            "was made with fakeit nowrite and is not a file"
+            if not fake.written
+            else "was made through the dummy response, which a reloaded spectrum "
+            "does not take (the dummyrsp line is saved)"
+        )
+        session.console.print(
+            f"note: the loaded data {fake.name} {why}, so no data line was saved",
+            style="yellow",
+            markup=False,
+        )
 
 
 def _saved_expression(session) -> str:
@@ -501,7 +556,9 @@ def _saved_expression(session) -> str:
 
 def _saved_files(session) -> dict[str, str]:
     files = {}
-    if session.data_path is not None:
+    if session.fake is not None:
+        files.update(_saved_fake(session.fake))
+    elif session.data_path is not None:
         files["data"] = str(session.data_path)
     if session.response_path is not None:
         files["response"] = str(session.response_path)
@@ -512,9 +569,24 @@ def _saved_files(session) -> dict[str, str]:
     return files
 
 
+def _saved_fake(fake) -> dict[str, str]:
+    """A loaded fake spectrum: its file, and the response it was made through in
+    full (the .fak's RESPFILE and ANCRFILE hold bare file names)."""
+    files = {}
+    if fake.written and not fake.through_dummy:
+        files["data"] = str(fake.path) + ("" if fake.row is None else f"{{{fake.row}}}")
+    observation = fake.observation
+    if observation.rmf_path is not None:
+        files["response"] = str(observation.rmf_path)
+    if observation.arf_path is not None:
+        files["arf"] = str(observation.arf_path)
+    return files
+
+
 def _saved_grids(session) -> dict[str, str]:
     grids = {}
-    if session.dummy_active:
+    through_dummy = session.fake is not None and session.fake.through_dummy
+    if session.dummy_active or through_dummy:
         offset, width = session.dummy_channels
         extra = f" {offset:g} {width:g}" if width > 0 else ""
         grids["dummyrsp"] = f"{session.dummy_grid}{extra}"
@@ -587,7 +659,7 @@ def _show_files(session) -> None:
     except SpecdslError as error:
         table.add_row("response", f"(not usable: {error})")
     if session.data_path is not None:
-        table.add_row("data", str(session.data_path))
+        table.add_row("data", _data_label(session))
     if session.dummy_active:
         table.add_row("response", f"dummy, {session.dummy_grid} (diagonal)")
     if observation is None:
@@ -620,6 +692,20 @@ def _describe(table, observation, session) -> None:
     )
     if session.data_path is not None:
         table.add_row("exposure", f"{observation.exposure:g} s")
+    if session.data_path is not None and observation.counts is not None:
+        total = float(np.sum(observation.counts))
+        rate = total / observation.exposure if observation.exposure > 0 else 0.0
+        table.add_row("counts", f"{total:.10g} ({rate:.6g} counts/s)")
+
+
+def _data_label(session) -> str:
+    """The loaded data: its file, or the fake spectrum fakeit left loaded."""
+    fake = session.fake
+    if fake is None:
+        return str(session.data_path)
+    if not fake.written:
+        return f"{fake.name} (fake spectrum from fakeit nowrite, in memory only)"
+    return f"{fake.name} (fake spectrum from fakeit, in {fake.path.parent})"
 
 
 def _show_settings(session) -> None:

@@ -5,20 +5,29 @@ and defaults follow XSPEC 12 (xspec-syntax.md section 7.2):
 
 1. ``For fake spectrum #1 response file is needed:`` (and ``...and ancillary
    file:``) only when the spectrum is not based on loaded data and no response
-   was given; an empty answer or ``/`` selects the dummy response.
+   was given; an empty answer or ``/`` selects the dummy response. A loaded
+   spectrum without a response needs a file name (asked again at a terminal).
 2. `` Use counting statistics in creating fake data? (y):``
 3. `` Input optional fake file prefix:`` and `` Fake data file name (<default>):``
-   (skipped with ``nowrite``).
+   (also with ``nowrite``, as in XSPEC 12: the name is the data set's name).
 4. `` Exposure time, correction norm, bkg exposure time (<t>, <c>, <tb>):``
 
+Afterwards the fake spectrum replaces the loaded data (``nowrite`` included):
+``show`` and ``plot`` show it, and the next ``fakeit`` is based on it, with the
+same response and ARF, its name as default file name, its exposure, correction
+norm and background exposure as defaults and its simulated background as the
+background (see ``specdsl.prompt.session``).
+
 Our extension: a trailing ``N`` > 1 makes a batch of N spectra, drawn from the
-distributions set with ``newpar``, written as one type II file.
+distributions set with ``newpar``, written as one type II file; spectrum 1 of
+the batch becomes the loaded data (``file.fak{1}``).
 
 Known differences from XSPEC (shortcomings, kept on purpose or not done yet):
 
-- The fake spectra do not replace the loaded data, so the next ``fakeit``
-  starts again from the same spectrum and response.
-- One spectrum and one source: no data groups, no ``{row}`` backgrounds.
+- One spectrum and one source: no data groups, no ``{row}`` backgrounds; XSPEC's
+  ``fakeit N`` would make N - 1 more data sets, each asking for a response.
+- With ``nowrite`` an existing file of the chosen name is not asked about (it is
+  not written); ignore/notice ranges do not exist here, so none are reset.
 - No correction files: the correction norm is only written as CORRSCAL (with
   XSPEC 12.12's sign; 12.8 wrote its negative) and CORRFILE is 'none'.
 - Loaded spectra with POISSERR=F and STAT_ERR are still drawn as Poisson, where
@@ -30,6 +39,7 @@ Known differences from XSPEC (shortcomings, kept on purpose or not done yet):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +51,8 @@ from specdsl.errors import OutputError, ParameterError, SpecdslError
 from specdsl.prompt.session import FakeResult, canonical_expression
 
 COPIED_KEYWORDS = ("TELESCOP", "INSTRUME", "FILTER", "CHANTYPE")
+# What FoldedModel reads from an observation (the fold cache's key).
+RESPONSE_FIELDS = ("energy_edges", "redistribution", "effective_area", "areascal")
 MAX_BATCH_BYTES = 4 * 2**30  # type II files are built in memory
 
 
@@ -61,6 +73,7 @@ class FakeitPlan:
     observation: object
     based_on_data: bool
     response_label: str
+    data_name: str | None = None  # the loaded data set, even with ``fakeit none``
     counting_statistics: bool = True
     output: Path | None = None
     clobber: bool = False
@@ -99,9 +112,11 @@ def run_fakeit(session, arguments: str) -> None:
 
     plan.seed = session.run_seed()
     result = _simulate(session, plan, options.count, plan.seed)
+    background = _simulate_background(plan, options.count)
     if not options.nowrite:
-        result.files = _write(session, plan, result, options.count)
+        result.files = _write(session, plan, result, background, options.count)
     session.last = result
+    session.load_fake(_fake_data(session, plan, result, background, options))
     _report(session, plan, result, options)
 
 
@@ -111,12 +126,11 @@ def run_fakeit(session, arguments: str) -> None:
 def _plan(session, options: FakeitOptions) -> FakeitPlan:
     plan = _choose_observation(session, options)
     plan.counting_statistics = _ask_counting_statistics(session)
-    if not options.nowrite:
-        prefix = session.ask(" Input optional fake file prefix: ").strip()
-        prefix = "" if prefix == "/" else prefix
-        plan.output, plan.clobber = _ask_file_name(
-            session, prefix + default_file_name(session, plan)
-        )
+    prefix = session.ask(" Input optional fake file prefix: ").strip()
+    prefix = "" if prefix == "/" else prefix
+    plan.output, plan.clobber = _ask_file_name(
+        session, prefix + default_file_name(session, plan), options.nowrite
+    )
     _ask_exposures(session, plan)
     return plan
 
@@ -141,7 +155,9 @@ def _choose_observation(session, options: FakeitOptions) -> FakeitPlan:
         observation = attach_background(
             observation, path, adopt_scales=not based_on_data
         )
-    return FakeitPlan(observation, based_on_data, _response_label(observation))
+    data_name = None if session.dummy_active else session.data_name
+    label = _response_label(observation)
+    return FakeitPlan(observation, based_on_data, label, data_name=data_name)
 
 
 def _data_observation(session):
@@ -154,10 +170,16 @@ def _data_observation(session):
     except OGIPError as error:
         if error.field != "RESPFILE" or session.data_path is None:
             raise
-    answer = session.ask("For fake spectrum #1 response file is needed: ").strip()
+    prompt = "For fake spectrum #1 response file is needed: "
+    answer = session.ask(prompt).strip()
+    while answer in ("", "/") and session.interactive:
+        session.console.print(
+            f"{session.data_name} has no response: give a file name", style="yellow"
+        )
+        answer = session.ask(prompt).strip()
     if answer in ("", "/"):
         raise SpecdslError(
-            f"{session.data_path.name} has no response: fakeit needs one "
+            f"{session.data_name} has no response: fakeit needs one "
             "(or use  fakeit none  for the dummy response)"
         )
     session.response_path = session.path(answer)
@@ -185,15 +207,22 @@ def _ask_response(session):
 
 
 def _ask_counting_statistics(session) -> bool:
-    answer = session.ask(" Use counting statistics in creating fake data? (y): ")
-    return not answer.strip().lower().startswith("n")
+    """XSPEC's rule: empty, ``y...`` or ``/`` is yes, ``n...`` no; else ask again."""
+    for _ in range(3):
+        answer = session.ask(" Use counting statistics in creating fake data? (y): ")
+        word = answer.strip().lower()
+        if not word or word[0] in "y/":
+            return True
+        if word[0] == "n":
+            return False
+    raise ParameterError("answer y or n to the counting statistics question")
 
 
 def default_file_name(session, plan: FakeitPlan) -> str:
     """XSPEC's default: the data (else response) file name with ``.fak``."""
     observation = plan.observation
-    if plan.based_on_data and session.data_path is not None:
-        source = session.data_path.name
+    if plan.data_name is not None:
+        source = re.sub(r"\{\s*\d+\s*\}$", "", plan.data_name)  # b.fak{1}
     elif observation.rmf_path is not None:
         source = Path(observation.rmf_path).name
     elif plan.response_label == "dummyrsp":
@@ -209,13 +238,13 @@ def change_extension(name: str, extension: str) -> str:
     return (stem if dot and stem else name) + extension
 
 
-def _ask_file_name(session, default: str) -> tuple[Path, bool]:
+def _ask_file_name(session, default: str, nowrite: bool) -> tuple[Path, bool]:
     """The output path, and whether an existing file may be replaced."""
     answer = session.ask(f" Fake data file name ({default}): ").strip()
     name = default if answer in ("", "/") else answer
     while True:
         path = session.cwd / Path(name).expanduser()
-        if not path.exists():
+        if nowrite or not path.exists():
             return path, False
         if not session.interactive:  # XSPEC does not ask when a script answers
             session.console.print(
@@ -346,12 +375,51 @@ def _simulate(session, plan: FakeitPlan, count: int, seed: int) -> FakeResult:
     )
 
 
+def data_result(session) -> FakeResult:
+    """The loaded spectrum read with ``data``, and the current model folded
+    through its response (background included), shaped as a fake for ``plot``."""
+    from specdsl import parameters as _parameters
+    from specdsl.runtime.background import has_background, source_background_counts
+
+    model = session.require_model()
+    observation = session.observation()
+    if observation is None or observation.counts is None:
+        raise SpecdslError("nothing to plot: load a spectrum (data) or run fakeit")
+    folded = _folded(session, observation, float(observation.exposure))
+    current = session.table.model_values(session.table.values())
+    given = {name: np.atleast_1d(value) for name, value in current.items()}
+    values, _ = _parameters.normalize(model.parameters, given)
+    expected = np.asarray(folded.expected_counts_flat(values))[0]
+    extra = None
+    if has_background(observation):
+        extra = source_background_counts(observation, float(observation.exposure))
+    return FakeResult(
+        counts=np.asarray(observation.counts, dtype=np.float64)[None, :],
+        expected=expected if extra is None else expected + extra,
+        background_expected=extra,
+        e_min=np.asarray(observation.e_min),
+        e_max=np.asarray(observation.e_max),
+        energy_range=(
+            float(observation.energy_edges[0]),
+            float(observation.energy_edges[-1]),
+        ),
+        exposure=float(observation.exposure),
+        counting_statistics=True,
+        expression=canonical_expression(model),
+        parameters=values,
+        files=(session.data_path,),
+        label="data",
+    )
+
+
 def _folded(session, observation, exposure: float):
     """The model bound to the observation; kept while model, response and
-    exposure stay the same, so a repeated fakeit is not compiled again."""
+    exposure stay the same, so a repeated fakeit is not compiled again (a fake
+    spectrum loaded by fakeit shares its response arrays with the original)."""
     from specdsl.fold import FoldedModel
 
-    key = (id(session.model), id(observation), exposure, str(session.settings))
+    response = tuple(id(getattr(observation, name)) for name in RESPONSE_FIELDS)
+    key = (id(session.model), response, exposure, str(session.settings))
     cached = session.fold_cache
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -387,25 +455,70 @@ def _progress(session, total: int):
 # ------------------------------------------------------------------ write
 
 
-def _write(session, plan: FakeitPlan, result: FakeResult, count: int):
-    """Write the background file (if any), then the source; both or neither."""
-    from specdsl.runtime.background import (
-        background_file_name,
-        fake_background,
-        has_background,
+def _simulate_background(plan: FakeitPlan, count: int) -> np.ndarray | None:
+    """The simulated background spectra (written or not), or None without one."""
+    from specdsl.runtime.background import fake_background, has_background
+
+    if not has_background(plan.observation):
+        return None
+    return fake_background(
+        plan.observation,
+        plan.background_exposure,
+        count=count,
+        seed=plan.seed,
+        counting_statistics=plan.counting_statistics,
     )
 
+
+def _background_path(plan: FakeitPlan) -> Path:
+    from specdsl.runtime.background import background_file_name
+
+    return plan.output.with_name(background_file_name(plan.output.name))
+
+
+def _fake_data(session, plan: FakeitPlan, result: FakeResult, background, options):
+    """The data set fakeit leaves loaded: spectrum 1, with its fake background."""
+    from specdsl.prompt.session import FakeData
+
     observation = plan.observation
+    fake_background = None
     background_path = None
-    if has_background(observation):
-        background_path = plan.output.with_name(background_file_name(plan.output.name))
-        background = fake_background(
-            observation,
-            plan.background_exposure,
-            count=count,
-            seed=plan.seed,
-            counting_statistics=plan.counting_statistics,
+    if background is not None:
+        background_path = _background_path(plan)
+        fake_background = dataclasses.replace(
+            observation.background,
+            counts=np.array(background[0], dtype=np.float64),
+            exposure=float(plan.background_exposure),
+            spectrum_path=background_path,
+            row=None if options.count == 1 else 1,
         )
+    loaded = dataclasses.replace(
+        observation,
+        counts=np.array(result.counts[0], dtype=np.float64),
+        exposure=float(plan.exposure),
+        background=fake_background,
+        background_path=background_path,
+        spectrum_path=plan.output,
+        row=None if options.count == 1 else 1,
+    )
+    return FakeData(
+        path=plan.output,
+        observation=loaded,
+        correction=float(plan.correction),
+        written=not options.nowrite,
+        counting_statistics=plan.counting_statistics,
+        through_dummy=plan.response_label == "dummyrsp",
+        energies=session.energies,
+        row=None if options.count == 1 else 1,
+        result=result,
+    )
+
+
+def _write(session, plan: FakeitPlan, result: FakeResult, background, count: int):
+    """Write the background file (if any), then the source; both or neither."""
+    background_path = None
+    if background is not None:
+        background_path = _background_path(plan)
         _write_background(plan, background, background_path, count)
     try:
         source = _write_source(session, plan, result, count, background_path)
@@ -539,12 +652,19 @@ def _report(session, plan: FakeitPlan, result: FakeResult, options) -> None:
             f"{plan.background_exposure:g} s; its scaled rate is in the source "
             "spectrum)"
         )
+    how = "in memory only" if options.nowrite else "as written"
+    console.print(
+        f"data: {session.data_name} ({how}) replaces the loaded data; show and "
+        "plot show it and the next fakeit starts from it",
+        style="dim",
+        markup=False,
+    )
 
 
 def _no_background_note(session, plan) -> str:
-    if plan.based_on_data and session.data_path is not None:
+    if plan.based_on_data and plan.data_name is not None:
         return (
-            f"no background: {session.data_path.name} names no background file "
+            f"no background: {plan.data_name} names no background file "
             "(BACKFILE), so none was added or simulated"
         )
     return "no background: none given (backgrnd <file> or fakeit <file>), none added"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from specdsl.errors import ParameterError
-from specdsl.prompt.links import LinkExpression
+from specdsl.links import LinkExpression
 from specdsl.runtime.distributions import (
     DISTRIBUTIONS,
     Distribution,
@@ -87,7 +87,7 @@ class ParameterTable:
             return
         state = self.get(parameter.name)
         state.link = LinkExpression.parse(
-            to_string(link), len(self.states), self._names
+            to_string(link), len(self.states), self._names, bare_integers=False
         )
 
     def model_values(self, values: dict) -> dict:

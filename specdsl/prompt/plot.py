@@ -1,4 +1,8 @@
-"""The ``plot`` command: folded model and fake data, counts/s/keV against keV.
+"""The ``plot`` command: folded model and data, counts/s/keV against keV.
+
+The data are the loaded spectrum, as XSPEC's ``plot data``: the fake one that
+``fakeit`` left loaded (with the model it was made from), or a spectrum read
+with ``data`` (with the current model folded through its response).
 
 A PNG (matplotlib, log axes) and a coarse character plot for the terminal. For
 display only, adjacent channels are combined until each bin holds at least
@@ -104,7 +108,7 @@ def write_png(result, path: Path, title: str = "") -> Path:
         markersize=2.5,
         linewidth=0.8,
         color="tab:blue",
-        label="fake data",
+        label=getattr(result, "label", "fake data"),
     )
     edges = np.append(bins.e_low, bins.e_high[-1])
     positive = np.where(bins.model > 0, bins.model, np.nan)
@@ -159,10 +163,11 @@ def terminal_plot(result, width: int = 64, height: int = 16) -> str:
     for energy, rate in zip(centre, bins.rate, strict=True):
         if rate > 0:
             place(energy, rate, "*")
-    return _frame(grid, (x_low, x_high), (y_low, y_high))
+    label = getattr(result, "label", "fake data")
+    return _frame(grid, (x_low, x_high), (y_low, y_high), label)
 
 
-def _frame(grid, x_range, y_range) -> str:
+def _frame(grid, x_range, y_range, label: str = "fake data") -> str:
     top = f"{10 ** y_range[1]:9.3g} |"
     bottom = f"{10 ** y_range[0]:9.3g} |"
     lines = []
@@ -177,5 +182,5 @@ def _frame(grid, x_range, y_range) -> str:
     lines.append(" " * 10 + "+" + "-" * width)
     low, high = f"{10 ** x_range[0]:.3g}", f"{10 ** x_range[1]:.3g} keV"
     lines.append(" " * 11 + low + " " * max(1, width - len(low) - len(high)) + high)
-    lines.append(" " * 11 + "* fake data   - folded model   (counts/s/keV, log-log)")
+    lines.append(" " * 11 + f"* {label}   - folded model   (counts/s/keV, log-log)")
     return "\n".join(lines)

@@ -6,6 +6,11 @@ its parameters, the ``abund``/``xsect`` settings, and the last fake spectra (for
 ``plot``). Commands come from a stack of inputs: the terminal or a piped script
 at the bottom, an ``@file.xcm`` on top while it runs; a command's own questions
 are answered from the same input, as in XSPEC.
+
+As in XSPEC, ``fakeit`` replaces the loaded spectrum with the fake one (also
+with ``nowrite``): the data set becomes the ``.fak`` spectrum, in memory, with
+the response and ARF it was made through, its exposure and correction norm, and
+the simulated background as its background. The next ``fakeit`` starts from it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,30 @@ XSPEC_SETTINGS = {"abund": "angr", "xsect": "vern"}  # Xspec.init (6.20), fallba
 
 
 @dataclass
+class FakeData:
+    """A fake spectrum loaded as the data set, as XSPEC's fakeit leaves it.
+
+    ``observation`` is the response it was made through with the fake counts,
+    exposure, scales and background (the simulated one) in place of the data's.
+    """
+
+    path: Path  # the .fak name given at the prompt (written or not)
+    observation: object
+    correction: float
+    written: bool
+    counting_statistics: bool
+    through_dummy: bool  # made through the dummy response
+    energies: EnergyGrid | None  # the ``energies`` grid it was made on
+    row: int | None = None  # spectrum 1 of a type II batch
+    result: FakeResult | None = None  # what fakeit made (for plot)
+
+    @property
+    def name(self) -> str:
+        """The data set's name: ``3c.fak``, or ``b.fak{1}`` for a batch."""
+        return self.path.name + ("" if self.row is None else f"{{{self.row}}}")
+
+
+@dataclass
 class FakeResult:
     """What the last ``fakeit`` made: enough to plot it and to describe it."""
 
@@ -40,6 +69,7 @@ class FakeResult:
     expression: str
     parameters: dict = dataclasses.field(default_factory=dict)
     files: tuple[Path, ...] = ()
+    label: str = "fake data"  # "data" for a spectrum read with ``data``
 
 
 class Session:
@@ -64,6 +94,7 @@ class Session:
         self.dummy_channels = (0.0, 0.0)
         self.dummy_active = False
         self.energies: EnergyGrid | None = None
+        self.fake: FakeData | None = None
         self._observation = None
 
         self.model = None
@@ -132,17 +163,41 @@ class Session:
 
     def load_data(self, path: Path) -> None:
         """XSPEC's ``data``: a spectrum; its header links hold unless overridden."""
-        from specdsl.response.ogip import read_pha
+        from specdsl.response.ogip import read_pha, split_row_suffix
 
-        spectrum = read_pha(path)
+        file, row = split_row_suffix(path, None)
+        spectrum = read_pha(file, row=row)
+        self._replace_data(path, _scalar(spectrum.corrscal, 1.0))
+
+    def load_fake(self, fake: FakeData) -> None:
+        """XSPEC's fakeit: the fake spectrum becomes the loaded data set."""
+        self._replace_data(fake.path, fake.correction)
+        self.fake = fake
+
+    def unload_data(self) -> None:
+        """``data none``: no spectrum loaded (the response choices stay)."""
+        self.data_path = None
+        self.fake = None
+        self.forget_observation()
+
+    def _replace_data(self, path: Path, corrscal: float) -> None:
+        """A new data set: choices made for the previous one no longer hold."""
         self.data_path = path
+        self.fake = None
         self.response_path = None
         self.arf_choice = None
         self.background_choice = None
         self.builtin_response = False
         self.dummy_active = False
-        self.data_corrscal = _scalar(spectrum.corrscal, 1.0)
+        self.data_corrscal = corrscal
         self.forget_observation()
+
+    @property
+    def data_name(self) -> str | None:
+        """The loaded data set's name (``src.pha``, ``3c.fak``), or None."""
+        if self.fake is not None:
+            return self.fake.name
+        return None if self.data_path is None else self.data_path.name
 
     def forget_observation(self) -> None:
         self._observation = None
@@ -161,6 +216,8 @@ class Session:
             return self._with_background(
                 dummy_response(self.dummy_grid, *self.dummy_channels)
             )
+        if self.fake is not None:
+            return self._fake_observation()
         if self.data_path is not None:
             observation = Observation.from_pha(
                 self.data_path,
@@ -180,6 +237,46 @@ class Session:
         if self.energies is not None:
             observation = regrid(observation, self.energies.edges())
         return observation
+
+    def _fake_observation(self):
+        """The loaded fake spectrum, with responses or background chosen since."""
+        fake = self.fake
+        observation = fake.observation
+        changed = self.response_path is not None or self.arf_choice is not None
+        if changed or self.builtin_response or self.energies != fake.energies:
+            observation = self._fake_on_new_response(observation)
+        if self.background_choice is False:
+            observation = dataclasses.replace(
+                observation, background=None, background_path=None
+            )
+        elif isinstance(self.background_choice, Path):
+            observation = attach_background(
+                observation, self.background_choice, adopt_scales=False
+            )
+        return observation
+
+    def _fake_on_new_response(self, fake_observation):
+        """The fake's counts, exposure and background on the response now chosen."""
+        from specdsl.prompt.responses import regrid
+        from specdsl.response.observation import Observation
+
+        rmf = self.response_path or fake_observation.rmf_path
+        arf = fake_observation.arf_path
+        if self.arf_choice is not None:
+            arf = self.arf_choice if isinstance(self.arf_choice, Path) else None
+        if self.builtin_response:
+            response = Observation.default(exposure=1.0)
+        elif rmf is None:
+            raise SpecdslError(
+                f"{self.fake.name} was made through the dummy or built-in response: "
+                "give a response file (response <file>) before changing its ARF "
+                "or energies"
+            )
+        else:
+            response = Observation.from_response(rmf, arf)
+        if self.energies is not None:
+            response = regrid(response, self.energies.edges())
+        return _with_spectrum(response, fake_observation, self.fake.name)
 
     def _with_background(self, observation):
         """Attach a ``backgrnd`` file to an observation built without a spectrum."""
@@ -282,6 +379,25 @@ def canonical_expression(model, numbered: bool = False) -> str:
         return f"({text})" if isinstance(parent, nodes.Product) else text
 
     return render(model.tree)
+
+
+def _with_spectrum(response, spectrum, name: str):
+    """``response`` carrying the counts, exposure, scales and background of
+    ``spectrum`` (an Observation); the channel counts must agree."""
+    if response.n_channels != spectrum.n_channels:
+        raise OGIPError(
+            response.rmf_path or name,
+            f"channel counts differ: {name} has {spectrum.n_channels} channels but "
+            f"the response has {response.n_channels}",
+            field="DETCHANS",
+        )
+    fields = (
+        "exposure", "backscal", "areascal", "counts", "grouping", "quality",
+        "background", "background_path", "spectrum_path", "row",
+    )  # fmt: skip
+    keywords = {**response.keywords, **spectrum.keywords}
+    values = {name: getattr(spectrum, name) for name in fields}
+    return dataclasses.replace(response, keywords=keywords, **values)
 
 
 def _scalar(value, default: float) -> float:
