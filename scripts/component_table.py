@@ -20,7 +20,8 @@ def table() -> str:
     specs = sorted(library.LIBRARY, key=lambda s: (kinds[s.kind], s.name.lower()))
     for spec in specs:
         parameters = ", ".join(
-            f"{p.name} [{p.unit}]" if p.unit.strip() else p.name for p in spec.all_parameters
+            f"{p.name} [{p.unit}]" if p.unit.strip() else p.name
+            for p in spec.all_parameters
         )
         reference = (spec.reference or spec.description).replace("|", "/")
         rows.append(f"| `{spec.name}` | {spec.kind} | {parameters} | {reference} |")

@@ -12,18 +12,39 @@ from specdsl.syntax.printer import to_string
 def parameter_table(model) -> Table:
     """The parameters, numbered as XSPEC numbers them, with units, defaults, limits."""
     table = Table(title=f"Model {model.expression}", title_justify="left")
-    for column in ("#", "component", "parameter", "unit", "value", "hard min",
-                   "soft min", "soft max", "hard max"):
-        table.add_column(column, justify="right" if column == "#" else "left",
-                         no_wrap=column in ("#", "component", "parameter"))
+    for column in (
+        "#",
+        "component",
+        "parameter",
+        "unit",
+        "value",
+        "hard min",
+        "soft min",
+        "soft max",
+        "hard max",
+    ):
+        table.add_column(
+            column,
+            justify="right" if column == "#" else "left",
+            no_wrap=column in ("#", "component", "parameter"),
+        )
 
     for p in model.parameters:
         s = p.spec
         value = _link_text(p) if p.link is not None else f"{p.default:g}"
         if s.frozen and p.link is None:
             value += " (frozen)"
-        table.add_row(str(p.index), p.component, s.name, s.unit, value, f"{s.hard_min:g}",
-                      f"{s.soft_min:g}", f"{s.soft_max:g}", f"{s.hard_max:g}")
+        table.add_row(
+            str(p.index),
+            p.component,
+            s.name,
+            s.unit,
+            value,
+            f"{s.hard_min:g}",
+            f"{s.soft_min:g}",
+            f"{s.soft_max:g}",
+            f"{s.hard_max:g}",
+        )
     return table
 
 
@@ -51,4 +72,3 @@ def _add(parent: Tree, node, resolved) -> None:
     branch = parent.add(label)
     for child in node.children:
         _add(branch, child, resolved)
-

@@ -58,8 +58,10 @@ class _Writer:
                 self.lines.append(f"{use.label} = {self._call(use)}")
         result = self._combine(self.resolved.tree)
 
-        header = [f"def {function_name}(params, edges, constants):",
-                  f"    {self.resolved.expression!r}"]
+        header = [
+            f"def {function_name}(params, edges, constants):",
+            f"    {self.resolved.expression!r}",
+        ]
         body = [f"    {line}" for line in self.lines + [f"return {result}"]]
         return "\n".join(header + body) + "\n"
 
@@ -112,7 +114,7 @@ class _Writer:
         return self._product(node)
 
     def _product(self, node: nodes.Product) -> str:
-        """XSPEC evaluates a product right to left; a convolution takes what is right."""
+        """XSPEC evaluates a product right to left: a convolution acts on its right."""
         result = self._factor(node.factors[-1])
         for factor in reversed(node.factors[:-1]):
             use = self._use(factor)

@@ -12,8 +12,8 @@ from specdsl.library.registry import LIBRARY, Library
 from specdsl.lower import lower
 from specdsl.resolve import Resolved, resolve
 from specdsl.syntax.nodes import Node
-from specdsl.syntax.printer import to_string
 from specdsl.syntax.parser import parse, too_deep
+from specdsl.syntax.printer import to_string
 
 
 class Model:
@@ -72,7 +72,7 @@ class Model:
 
     @property
     def free_parameters(self):
-        """The parameters not linked to others, in XSPEC's order (a sampler's vector)."""
+        """Parameters not linked to others, in XSPEC's order (a sampler's vector)."""
         return tuple(p for p in self.parameters if p.link is None)
 
     def to_vector(self, parameters=None) -> np.ndarray:
@@ -99,14 +99,25 @@ class Model:
         a convolution that is not linear (cflux) sees only that component.
         """
         values, _ = _parameters.normalize(self.parameters, parameters)
-        norms = [u.label + ".norm" for u in self.resolved.components
-                 if u.spec.kind == "additive"]
+        norms = [
+            u.label + ".norm"
+            for u in self.resolved.components
+            if u.spec.kind == "additive"
+        ]
         fluxes = {}
         for norm in norms:
-            alone = {name: value for name, value in values.items()
-                     if self._parameter(name).link is None}
-            alone.update({other: 0.0 * values[other] for other in norms if other != norm
-                          and self._parameter(other).link is None})
+            alone = {
+                name: value
+                for name, value in values.items()
+                if self._parameter(name).link is None
+            }
+            alone.update(
+                {
+                    other: 0.0 * values[other]
+                    for other in norms
+                    if other != norm and self._parameter(other).link is None
+                }
+            )
             fluxes[norm.removesuffix(".norm")] = self(energies, alone)
         return fluxes
 

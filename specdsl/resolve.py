@@ -90,7 +90,9 @@ def resolve(
     if not _check_kinds(tree, kinds, expression):
         raise ModelError(
             "the model has no additive component: a model needs at least one source "
-            "of photons (e.g. powerlaw, bbodyrad)", expression, tree.start,
+            "of photons (e.g. powerlaw, bbodyrad)",
+            expression,
+            tree.start,
         )
     parameters = _number_parameters(uses)
     parameters = _apply_arguments(parameters, uses, expression)
@@ -107,7 +109,9 @@ def _bind_names(tree, expression, library) -> list[ComponentUse]:
     if len(found) > MAX_COMPONENTS:
         raise ModelError(
             f"the model has {len(found)} components; specdsl compiles at most "
-            f"{MAX_COMPONENTS}", expression, found[MAX_COMPONENTS].start,
+            f"{MAX_COMPONENTS}",
+            expression,
+            found[MAX_COMPONENTS].start,
         )
 
     counts: dict[str, int] = {}
@@ -128,10 +132,15 @@ def _spec_of(node, expression, library) -> ComponentSpec:
     if spec is not None:
         return spec
     if name is not None:
-        what = (f"XSPEC's component {name!r}" if name.lower() == node.name.lower()
-                else f"{node.name!r} is XSPEC's component {name!r}, which")
+        what = (
+            f"XSPEC's component {name!r}"
+            if name.lower() == node.name.lower()
+            else f"{node.name!r} is XSPEC's component {name!r}, which"
+        )
         raise ModelError(
-            f"{what} is not available in specdsl (yet)", expression, node.start,
+            f"{what} is not available in specdsl (yet)",
+            expression,
+            node.start,
             _not_provided_hint(name, library),
         )
     raise _unknown_name(node, expression, library)
@@ -163,7 +172,9 @@ def _table_spec(node: nodes.Table, expression: str) -> ComponentSpec:
     if len(kinds) != 1:
         raise ModelError(
             f"{node.kind!r} before {{...}} is not a table model: write atable{{file}}, "
-            "mtable{file} or etable{file}", expression, node.start,
+            "mtable{file} or etable{file}",
+            expression,
+            node.start,
         )
 
     from specdsl.library.tables import table_component
@@ -191,7 +202,9 @@ def _check_kinds(node, kinds, expression) -> bool:
             if not _check_kinds(term, kinds, expression):
                 raise ModelError(
                     "each '+' term must contain an additive component; this one only "
-                    "multiplies", expression, term.start,
+                    "multiplies",
+                    expression,
+                    term.start,
                 )
         return True
 
@@ -212,7 +225,8 @@ def _check_product(node: nodes.Product, kinds, expression) -> bool:
     if len(additive) > 1:
         raise ModelError(
             "an additive component cannot multiply another additive component",
-            expression, additive[1].start,
+            expression,
+            additive[1].start,
             "Add sources with '+'; multiply them only by multiplicative components.",
         )
     return bool(additive)
@@ -221,7 +235,8 @@ def _check_product(node: nodes.Product, kinds, expression) -> bool:
 def _convolution_alone(node, expression) -> ModelError:
     return ModelError(
         f"convolution component {node.name!r} must be followed by what it acts on",
-        expression, node.start,
+        expression,
+        node.start,
         "A convolution acts on everything to its right in its product, e.g. "
         "cflux*tbabs*(powerlaw+gaussian).",
     )
@@ -234,7 +249,9 @@ def _number_parameters(uses) -> tuple[Parameter, ...]:
     parameters = []
     for use in uses:
         for spec in use.spec.all_parameters:
-            parameters.append(Parameter(len(parameters) + 1, use.label, spec, spec.default))
+            parameters.append(
+                Parameter(len(parameters) + 1, use.label, spec, spec.default)
+            )
     return tuple(parameters)
 
 
@@ -265,8 +282,10 @@ def _argument_target(use, own, position, argument, expression) -> Parameter:
     if argument.name is None:
         if position >= len(own):
             raise ModelError(
-                f"{use.spec.name} has {len(own)} parameters; this value is one too many",
-                expression, argument.start,
+                f"{use.spec.name} has {len(own)} parameters; this value is one too "
+                "many",
+                expression,
+                argument.start,
             )
         return own[position]
 
@@ -275,8 +294,10 @@ def _argument_target(use, own, position, argument, expression) -> Parameter:
             return parameter
     valid = ", ".join(p.spec.name for p in own)
     raise ModelError(
-        f"{use.spec.name} has no parameter {argument.name!r}; its parameters are {valid}",
-        expression, argument.start,
+        f"{use.spec.name} has no parameter {argument.name!r}; "
+        f"its parameters are {valid}",
+        expression,
+        argument.start,
     )
 
 
@@ -290,7 +311,9 @@ def _with_value(parameter, value, parameters, expression) -> Parameter:
     if not spec.hard_min <= number <= spec.hard_max:
         raise ModelError(
             f"{parameter.name} = {number:g} is outside its hard limits "
-            f"[{spec.hard_min:g}, {spec.hard_max:g}]", expression, value.start,
+            f"[{spec.hard_min:g}, {spec.hard_max:g}]",
+            expression,
+            value.start,
         )
     return replace(parameter, default=number)
 
@@ -319,7 +342,9 @@ def _referenced(reference: nodes.Reference, parameters, expression) -> Parameter
     valid = ", ".join(p.name for p in parameters)
     raise ModelError(
         f"unknown parameter {reference.name!r} in a link; this model has: {valid} "
-        f"(or p1..p{len(parameters)})", expression, reference.start,
+        f"(or p1..p{len(parameters)})",
+        expression,
+        reference.start,
     )
 
 
@@ -328,13 +353,15 @@ def _check_function(node: nodes.Function, expression: str) -> None:
         known = ", ".join(sorted(LINK_FUNCTIONS))
         raise ModelError(
             f"unknown function {node.name!r}; links may use {known}",
-            expression, node.start,
+            expression,
+            node.start,
         )
     arity = LINK_FUNCTIONS[node.name]
     if arity is not None and len(node.arguments) != arity:
         raise ModelError(
             f"{node.name} takes {arity} argument(s), got {len(node.arguments)}",
-            expression, node.start,
+            expression,
+            node.start,
         )
 
 
@@ -368,8 +395,11 @@ def _apply_api_links(parameters, links, expression) -> tuple[Parameter, ...]:
         parameter = by_name.get(str(name).lower())
         if parameter is None:
             valid = ", ".join(p.name for p in parameters)
-            raise ModelError(f"cannot link unknown parameter {name!r}; this model has: "
-                             f"{valid}", expression, 0)
+            raise ModelError(
+                f"cannot link unknown parameter {name!r}; this model has: {valid}",
+                expression,
+                0,
+            )
         if callable(link):
             updated[parameter.name] = replace(parameter, link=link)
             continue
@@ -388,7 +418,7 @@ def _link_order(parameters, expression) -> tuple[str, ...]:
         if name in order or name not in linked:
             return
         if name in visiting:
-            cycle = " -> ".join(visiting[visiting.index(name):] + [name])
+            cycle = " -> ".join(visiting[visiting.index(name) :] + [name])
             raise ModelError(f"parameter links form a cycle: {cycle}", expression, 0)
         visiting.append(name)
         link = linked[name].link

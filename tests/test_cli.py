@@ -1,8 +1,8 @@
 """The command line: the README's main job, the real-data job, show, and its errors."""
 
 import subprocess
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest

@@ -49,10 +49,12 @@ def test_inline_link_is_evaluated_inside_the_model():
 
     flux = np.asarray(model(EDGES, {"powerlaw_1.PhoIndex": 1.2}))
 
-    first = specdsl.compile("powerlaw")(EDGES, {"powerlaw_1.PhoIndex": 1.2,
-                                                 "powerlaw_1.norm": 2})
-    second = specdsl.compile("powerlaw")(EDGES, {"powerlaw_1.PhoIndex": 1.7,
-                                                  "powerlaw_1.norm": 1})
+    first = specdsl.compile("powerlaw")(
+        EDGES, {"powerlaw_1.PhoIndex": 1.2, "powerlaw_1.norm": 2}
+    )
+    second = specdsl.compile("powerlaw")(
+        EDGES, {"powerlaw_1.PhoIndex": 1.7, "powerlaw_1.norm": 1}
+    )
     np.testing.assert_allclose(flux, np.asarray(first) + np.asarray(second), rtol=1e-12)
     assert "params['powerlaw_2.PhoIndex'] = (params['powerlaw_1.PhoIndex'] + 0.5)" in (
         model.source
@@ -66,8 +68,11 @@ def test_links_may_use_xspec_functions():
     both = np.asarray(model(EDGES, values))
 
     one = np.asarray(specdsl.compile("powerlaw")(EDGES, {"powerlaw_1.norm": 1.0}))
-    first = np.asarray(specdsl.compile("powerlaw")(EDGES, {"powerlaw_1.PhoIndex": 2.0,
-                                                            "powerlaw_1.norm": 100.0}))
+    first = np.asarray(
+        specdsl.compile("powerlaw")(
+            EDGES, {"powerlaw_1.PhoIndex": 2.0, "powerlaw_1.norm": 100.0}
+        )
+    )
     np.testing.assert_allclose(both, first + 5.0 * one, rtol=1e-12)
 
 
@@ -83,12 +88,13 @@ def test_links_from_python_as_text_and_callable():
     flux = np.asarray(model(EDGES, {"powerlaw_1.PhoIndex": 1.1, "powerlaw_1.norm": 3}))
 
     single = specdsl.compile("powerlaw")
-    expected = np.asarray(single(EDGES, {"powerlaw_1.PhoIndex": 1.1,
-                                         "powerlaw_1.norm": 3})) + np.asarray(
-        single(EDGES, {"powerlaw_1.PhoIndex": 2.2, "powerlaw_1.norm": 3}))
+    expected = np.asarray(
+        single(EDGES, {"powerlaw_1.PhoIndex": 1.1, "powerlaw_1.norm": 3})
+    ) + np.asarray(single(EDGES, {"powerlaw_1.PhoIndex": 2.2, "powerlaw_1.norm": 3}))
     np.testing.assert_allclose(flux, expected, rtol=1e-12)
     assert [p.name for p in model.free_parameters] == [
-        "powerlaw_1.PhoIndex", "powerlaw_1.norm"
+        "powerlaw_1.PhoIndex",
+        "powerlaw_1.norm",
     ]
 
 
@@ -102,8 +108,12 @@ def test_linked_parameters_cannot_be_set_directly():
 def test_links_are_differentiable():
     model = specdsl.compile("powerlaw + powerlaw(PhoIndex==p1*2)")
     edges = jnp.asarray(EDGES)
-    base = {"powerlaw_1.PhoIndex": 1.0, "powerlaw_1.norm": 1.0,
-            "powerlaw_2.PhoIndex": 0.0, "powerlaw_2.norm": 1.0}
+    base = {
+        "powerlaw_1.PhoIndex": 1.0,
+        "powerlaw_1.norm": 1.0,
+        "powerlaw_2.PhoIndex": 0.0,
+        "powerlaw_2.norm": 1.0,
+    }
 
     constants = model.prepare(edges)
 
@@ -158,8 +168,9 @@ def _library_with_convolutions() -> Library:
     def shifted(edges, constants, flux):
         return jnp.roll(flux, 1).at[0].set(0.0)
 
-    library.register(ComponentSpec("dbl", CONVOLUTION, (ParameterSpec("factor", 2.0),),
-                                   doubled))
+    library.register(
+        ComponentSpec("dbl", CONVOLUTION, (ParameterSpec("factor", 2.0),), doubled)
+    )
     library.register(ComponentSpec("shft", CONVOLUTION, (), shifted))
     return library
 
@@ -187,15 +198,19 @@ def test_convolution_stops_at_its_parentheses_and_plus():
     sources = np.asarray(specdsl.compile("powerlaw + bbody")(EDGES))
     plain = np.asarray(specdsl.compile("powerlaw")(EDGES))
     np.testing.assert_allclose(np.asarray(grouped(EDGES)), 2 * sources, rtol=1e-12)
-    np.testing.assert_allclose(np.asarray(term(EDGES)), plain + 3 * (sources - plain),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(term(EDGES)), plain + 3 * (sources - plain), rtol=1e-12
+    )
     assert "dbl_1 = kernel_dbl(edges, None, constant_1, factor=" in grouped.source
 
 
-@pytest.mark.parametrize("text, position", [("powerlaw*dbl", 9), ("dbl", 0),
-                                            ("powerlaw + (tbabs*dbl)", 18)])
+@pytest.mark.parametrize(
+    "text, position", [("powerlaw*dbl", 9), ("dbl", 0), ("powerlaw + (tbabs*dbl)", 18)]
+)
 def test_convolution_needs_something_to_act_on(text, position):
-    with pytest.raises(ModelError, match="must be followed by what it acts on") as caught:
+    with pytest.raises(
+        ModelError, match="must be followed by what it acts on"
+    ) as caught:
         specdsl.compile(text, _library_with_convolutions())
 
     assert caught.value.position == position
@@ -206,8 +221,16 @@ def test_convolution_needs_something_to_act_on(text, position):
 
 @pytest.mark.parametrize(
     "typed, resolved",
-    [("po", "powerlaw"), ("pow", "powerlaw"), ("bb", "bbody"), ("bbodyr", "bbodyrad"),
-     ("ga", "gaussian"), ("tb", "TBabs"), ("TB", "TBabs"), ("con", "constant")],
+    [
+        ("po", "powerlaw"),
+        ("pow", "powerlaw"),
+        ("bb", "bbody"),
+        ("bbodyr", "bbodyrad"),
+        ("ga", "gaussian"),
+        ("tb", "TBabs"),
+        ("TB", "TBabs"),
+        ("con", "constant"),
+    ],
 )
 def test_abbreviations_resolve_as_in_xspec(typed, resolved):
     assert LIBRARY.find(typed)[1] == resolved
@@ -215,8 +238,14 @@ def test_abbreviations_resolve_as_in_xspec(typed, resolved):
 
 @pytest.mark.parametrize(
     "typed, xspec_name",
-    [("co", "compbb"), ("ex", "expdec"), ("cf", "cflow"), ("me", "meka"),
-     ("di", "disk"), ("apec", "apec")],
+    [
+        ("co", "compbb"),
+        ("ex", "expdec"),
+        ("cf", "cflow"),
+        ("me", "meka"),
+        ("di", "disk"),
+        ("apec", "apec"),
+    ],
 )
 def test_abbreviations_follow_xspec_even_to_components_we_lack(typed, xspec_name):
     assert LIBRARY.find(typed)[1] == xspec_name
@@ -226,7 +255,9 @@ def test_missing_xspec_component_is_named_in_the_error():
     with pytest.raises(ModelError) as caught:
         specdsl.compile("tbabs*(apec+powerlaw)")
 
-    assert "XSPEC's component 'apec' is not available in specdsl" in caught.value.message
+    assert (
+        "XSPEC's component 'apec' is not available in specdsl" in caught.value.message
+    )
     assert caught.value.position == 7
 
 
@@ -238,42 +269,62 @@ REFERENCES = st.sampled_from(["p1", "p12", "powerlaw_1.PhoIndex", "tbabs_2.nH"])
 
 def values():
     leaves = st.one_of(
-        st.builds(nodes.Number, st.just(0), st.just(0),
-                  st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 6))),
+        st.builds(
+            nodes.Number,
+            st.just(0),
+            st.just(0),
+            st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 6)),
+        ),
         st.builds(nodes.Reference, st.just(0), st.just(0), REFERENCES),
     )
 
     def extend(inner):
-        binary = st.builds(lambda op, a, b: nodes.Operation(0, 0, op, (a, b)),
-                           st.sampled_from(["+", "-", "*", "/", "**"]), inner, inner)
+        binary = st.builds(
+            lambda op, a, b: nodes.Operation(0, 0, op, (a, b)),
+            st.sampled_from(["+", "-", "*", "/", "**"]),
+            inner,
+            inner,
+        )
         # The parser reads "-2.0" as the number -2.0, so negation wraps non-numbers.
-        negated = st.builds(lambda a: nodes.Operation(0, 0, "-", (a,)),
-                            inner.filter(lambda a: not isinstance(a, nodes.Number)))
-        call = st.builds(lambda f, a: nodes.Function(0, 0, f, (a,)),
-                         st.sampled_from(["exp", "log", "sqrt"]), inner)
+        negated = st.builds(
+            lambda a: nodes.Operation(0, 0, "-", (a,)),
+            inner.filter(lambda a: not isinstance(a, nodes.Number)),
+        )
+        call = st.builds(
+            lambda f, a: nodes.Function(0, 0, f, (a,)),
+            st.sampled_from(["exp", "log", "sqrt"]),
+            inner,
+        )
         return st.one_of(binary, negated, call)
 
     return st.recursive(leaves, extend, max_leaves=6)
 
 
 def arguments():
-    argument = st.builds(lambda name, value: nodes.Argument(0, 0, name, value),
-                         st.sampled_from([None, "nH", "PhoIndex"]), values())
+    argument = st.builds(
+        lambda name, value: nodes.Argument(0, 0, name, value),
+        st.sampled_from([None, "nH", "PhoIndex"]),
+        values(),
+    )
     return st.lists(argument, max_size=2).map(tuple)
 
 
 def models():
     leaves = st.one_of(
         st.builds(lambda n, a: nodes.Component(0, 0, n, a), NAMES, arguments()),
-        st.builds(lambda k, p: nodes.Table(0, 0, k, p, ()),
-                  st.sampled_from(["atable", "mtable"]),
-                  st.sampled_from(["a.mod", "dir/b-1.fits"])),
+        st.builds(
+            lambda k, p: nodes.Table(0, 0, k, p, ()),
+            st.sampled_from(["atable", "mtable"]),
+            st.sampled_from(["a.mod", "dir/b-1.fits"]),
+        ),
     )
 
     def extend(inner):
         many = st.lists(inner, min_size=2, max_size=3).map(tuple)
-        return st.one_of(st.builds(lambda t: nodes.Sum(0, 0, t), many),
-                         st.builds(lambda f: nodes.Product(0, 0, f), many))
+        return st.one_of(
+            st.builds(lambda t: nodes.Sum(0, 0, t), many),
+            st.builds(lambda f: nodes.Product(0, 0, f), many),
+        )
 
     return st.recursive(leaves, extend, max_leaves=8)
 
@@ -282,8 +333,15 @@ def without_positions(node):
     class Strip(NodeTransformer):
         def generic_visit(self, node):
             node = super().generic_visit(node)
-            return type(node)(0, 0, *[getattr(node, f) for f in
-                                      node.__dataclass_fields__ if f not in ("start", "end")])
+            return type(node)(
+                0,
+                0,
+                *[
+                    getattr(node, f)
+                    for f in node.__dataclass_fields__
+                    if f not in ("start", "end")
+                ],
+            )
 
     return Strip().visit(node)
 
@@ -314,8 +372,12 @@ def test_visitor_and_transformer():
 
     class Expand(NodeTransformer):
         def visit_Component(self, node):
-            return nodes.Component(node.start, node.end, {"po": "powerlaw"}.get(
-                node.name, node.name), node.arguments)
+            return nodes.Component(
+                node.start,
+                node.end,
+                {"po": "powerlaw"}.get(node.name, node.name),
+                node.arguments,
+            )
 
     names = Names()
     names.visit(tree)
@@ -326,11 +388,13 @@ def test_visitor_and_transformer():
 def test_compile_accepts_a_tree():
     tree = specdsl.parse("tbabs*(powerlaw+bbodyrad)")
 
-    assert specdsl.compile(tree).parameter_names == specdsl.compile(
-        "tbabs*(powerlaw+bbodyrad)").parameter_names
+    assert (
+        specdsl.compile(tree).parameter_names
+        == specdsl.compile("tbabs*(powerlaw+bbodyrad)").parameter_names
+    )
 
 
-# --- the model API ---------------------------------------------------------------------
+# --- the model API ------------------------------------------------------------
 
 
 def test_component_fluxes_add_up_to_the_model():
@@ -340,16 +404,20 @@ def test_component_fluxes_add_up_to_the_model():
     parts = model.component_fluxes(EDGES, values)
 
     assert set(parts) == {"powerlaw_1", "bbodyrad_1"}
-    np.testing.assert_allclose(np.asarray(parts["powerlaw_1"] + parts["bbodyrad_1"]),
-                               np.asarray(model(EDGES, values)), rtol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(parts["powerlaw_1"] + parts["bbodyrad_1"]),
+        np.asarray(model(EDGES, values)),
+        rtol=1e-12,
+    )
 
 
 def test_vector_form_for_samplers():
     model = specdsl.compile("tbabs*powerlaw")
     vector = model.to_vector({"powerlaw_1.PhoIndex": 2.0})
 
-    flux = model.vector_function()(jnp.asarray(vector), jnp.asarray(EDGES),
-                                   model.prepare(EDGES))
+    flux = model.vector_function()(
+        jnp.asarray(vector), jnp.asarray(EDGES), model.prepare(EDGES)
+    )
 
     np.testing.assert_array_equal(vector, [1.0, 2.0, 1.0])
     np.testing.assert_allclose(flux, model(EDGES, {"powerlaw_1.PhoIndex": 2.0}))

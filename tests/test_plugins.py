@@ -1,4 +1,4 @@
-"""User components: the decorator, and a plugin package found through its entry point."""
+"""User components: the decorator, and a plugin package found by its entry point."""
 
 import os
 import subprocess
@@ -26,26 +26,54 @@ def test_decorated_component_is_first_class():
         flux = np.asarray(model(edges, {"tbabs_1.nH": 0.0, "powerlaw_1.norm": 0.0}))
 
         np.testing.assert_allclose(flux, [0.0, 3.0, 0.0])
-        assert model.parameter_names[1:4] == ["tstline_1.Energy", "tstline_1.norm",
-                                              "powerlaw_1.PhoIndex"]
-        assert specdsl.to_string(model.tree) == "tbabs*(tstl(Energy=2.0, norm=3.0)+powerlaw)"
+        assert model.parameter_names[1:4] == [
+            "tstline_1.Energy",
+            "tstline_1.norm",
+            "powerlaw_1.PhoIndex",
+        ]
+        assert (
+            specdsl.to_string(model.tree)
+            == "tbabs*(tstl(Energy=2.0, norm=3.0)+powerlaw)"
+        )
     finally:
         LIBRARY._specs.pop("tstline")
 
 
 def test_plugin_package_works_through_the_command_line(tmp_path):
     output = tmp_path / "plugin.pha"
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(PLUGIN_PATH), os.environ.get("PYTHONPATH", "")])}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(PLUGIN_PATH), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
 
     result = subprocess.run(
-        [sys.executable, "-m", "specdsl.cli", "fakeit", "--model", "tbabs*flatspec",
-         "--param", "flatspec_1.level=3", "--count", "2", "--output", str(output)],
-        capture_output=True, text=True, env=environment, check=False,
+        [
+            sys.executable,
+            "-m",
+            "specdsl.cli",
+            "fakeit",
+            "--model",
+            "tbabs*flatspec",
+            "--param",
+            "flatspec_1.level=3",
+            "--count",
+            "2",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
     )
     shown = subprocess.run(
         [sys.executable, "-m", "specdsl.cli", "show", "flats"],
-        capture_output=True, text=True, env=environment, check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
     )
 
     assert result.returncode == 0, result.stderr

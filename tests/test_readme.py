@@ -13,9 +13,13 @@ def test_readme_gives_the_two_set_up_commands():
 
 
 def test_every_component_is_listed_in_the_readme():
-    table = README.split("<!-- components:start -->")[1].split("<!-- components:end -->")[0]
+    table = README.split("<!-- components:start -->")[1].split(
+        "<!-- components:end -->"
+    )[0]
 
-    missing = [spec.name for spec in library.LIBRARY if f"| `{spec.name}` |" not in table]
+    missing = [
+        spec.name for spec in library.LIBRARY if f"| `{spec.name}` |" not in table
+    ]
 
     assert not missing, f"run scripts/component_table.py; missing: {missing}"
     assert len(list(library.LIBRARY)) >= 60

@@ -4,8 +4,8 @@ import pytest
 
 from specdsl.errors import ModelSyntaxError
 from specdsl.syntax.nodes import Component, Product, Sum, components
-from specdsl.syntax.printer import to_string
 from specdsl.syntax.parser import parse
+from specdsl.syntax.printer import to_string
 
 
 def test_seed_model_tree_and_positions():

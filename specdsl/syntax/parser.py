@@ -49,7 +49,9 @@ def parse_value(text: str) -> nodes.Node:
 
 def _parse(text: str, start: str) -> nodes.Node:
     if not isinstance(text, str):
-        raise TypeError(f"a model expression must be a string, not {type(text).__name__}")
+        raise TypeError(
+            f"a model expression must be a string, not {type(text).__name__}"
+        )
 
     _check_text(text)
     try:
@@ -92,13 +94,17 @@ def _check_text(text: str) -> None:
     if len(text) > MAX_LENGTH:
         raise ModelSyntaxError(
             f"the model expression is {len(text)} characters long; the limit is "
-            f"{MAX_LENGTH}", text[:60] + "...", 60,
+            f"{MAX_LENGTH}",
+            text[:60] + "...",
+            60,
         )
 
     for position, char in enumerate(text):
         if not (char.isascii() and char.isalnum()) and char not in PUNCTUATION:
             raise ModelSyntaxError(
-                f"invalid character {char!r} in the model expression", text, position,
+                f"invalid character {char!r} in the model expression",
+                text,
+                position,
                 "Model expressions use component names, '+', '*', parentheses and, "
                 "inside a component's parentheses, numbers and parameter names.",
             )
@@ -127,7 +133,9 @@ def _check_parentheses(text: str) -> None:
         raise ModelSyntaxError("'(' is never closed", text, opened[-1])
 
 
-def _syntax_error(text: str, error: lark.exceptions.UnexpectedInput) -> ModelSyntaxError:
+def _syntax_error(
+    text: str, error: lark.exceptions.UnexpectedInput
+) -> ModelSyntaxError:
     token = getattr(error, "token", None)
 
     if isinstance(error, lark.exceptions.UnexpectedEOF) or (
@@ -135,7 +143,9 @@ def _syntax_error(text: str, error: lark.exceptions.UnexpectedInput) -> ModelSyn
     ):
         last = len(text.rstrip()) - 1
         return ModelSyntaxError(
-            f"the expression ends with {text[last]!r}: something must follow it", text, last
+            f"the expression ends with {text[last]!r}: something must follow it",
+            text,
+            last,
         )
 
     position = getattr(error, "pos_in_stream", None) or 0
@@ -160,7 +170,9 @@ def _unexpected_message(text: str, position: int) -> str:
     if char in "-/^":
         return f"{char!r} is only allowed in parameter values, inside a component's ()"
     if char in "=,":
-        return f"unexpected {char!r}: parameter values are written name(param=value, ...)"
+        return (
+            f"unexpected {char!r}: parameter values are written name(param=value, ...)"
+        )
     if char in "{}":
         return f"unexpected {char!r}: a table model is written atable{{file}}"
     return f"unexpected {char!r}"
@@ -177,17 +189,25 @@ class _Builder(lark.Transformer):
     # --- the model ---
 
     def component(self, meta, name, arguments=()):
-        return nodes.Component(meta.start_pos, meta.end_pos, str(name), tuple(arguments))
+        return nodes.Component(
+            meta.start_pos, meta.end_pos, str(name), tuple(arguments)
+        )
 
     def table(self, meta, kind, path, arguments=()):
-        return nodes.Table(meta.start_pos, meta.end_pos, str(kind), str(path), tuple(arguments))
+        return nodes.Table(
+            meta.start_pos, meta.end_pos, str(kind), str(path), tuple(arguments)
+        )
 
     def group(self, meta, inner):
         return inner
 
     def sum(self, meta, *children):
         terms = tuple(child for child in children if isinstance(child, nodes.Node))
-        return terms[0] if len(terms) == 1 else nodes.Sum(meta.start_pos, meta.end_pos, terms)
+        return (
+            terms[0]
+            if len(terms) == 1
+            else nodes.Sum(meta.start_pos, meta.end_pos, terms)
+        )
 
     def product(self, meta, *children):
         factors = []
@@ -207,9 +227,10 @@ class _Builder(lark.Transformer):
         if "(" in between or ")" in between or self.text[left.end - 1] == ")":
             return
         raise ModelSyntaxError(
-            f"two component names side by side: {self.text[left.start:left.end]!r} "
-            f"and {self.text[right.start:right.end]!r}",
-            self.text, right.start,
+            f"two component names side by side: {self.text[left.start : left.end]!r} "
+            f"and {self.text[right.start : right.end]!r}",
+            self.text,
+            right.start,
             "Join components with '*' (multiply) or '+' (add).",
         )
 
@@ -233,7 +254,9 @@ class _Builder(lark.Transformer):
         return nodes.Reference(meta.start_pos, meta.end_pos, str(token))
 
     def function(self, meta, name, *arguments):
-        return nodes.Function(meta.start_pos, meta.end_pos, str(name).lower(), arguments)
+        return nodes.Function(
+            meta.start_pos, meta.end_pos, str(name).lower(), arguments
+        )
 
     def negate(self, meta, _sign, operand):
         if isinstance(operand, nodes.Number):
@@ -248,4 +271,3 @@ class _Builder(lark.Transformer):
         return nodes.Operation(meta.start_pos, meta.end_pos, symbol, (left, right))
 
     add = subtract = multiply = divide = power = _binary
-

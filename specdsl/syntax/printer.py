@@ -38,7 +38,9 @@ def _sum(node: nodes.Sum) -> str:
 
 
 def _product(node: nodes.Product) -> str:
-    return "*".join(_wrapped(factor, (nodes.Sum, nodes.Product)) for factor in node.factors)
+    return "*".join(
+        _wrapped(factor, (nodes.Sum, nodes.Product)) for factor in node.factors
+    )
 
 
 def _wrapped(node, needs_parentheses) -> str:
@@ -73,7 +75,11 @@ def _operation(node: nodes.Operation) -> str:
 def _operand(node, level: int, right: bool) -> str:
     text = to_string(node)
     if isinstance(node, nodes.Operation):
-        inner = _PRECEDENCE["neg"] if len(node.operands) == 1 else _PRECEDENCE[node.operator]
+        inner = (
+            _PRECEDENCE["neg"]
+            if len(node.operands) == 1
+            else _PRECEDENCE[node.operator]
+        )
         if inner < level or (inner == level and right):
             return f"({text})"
     if isinstance(node, nodes.Number) and node.value < 0:

@@ -36,7 +36,9 @@ class NodeTransformer(NodeVisitor):
             value = getattr(node, item.name)
             if isinstance(value, nodes.Node):
                 changes[item.name] = self.visit(value)
-            elif isinstance(value, tuple) and any(isinstance(v, nodes.Node) for v in value):
+            elif isinstance(value, tuple) and any(
+                isinstance(v, nodes.Node) for v in value
+            ):
                 changes[item.name] = tuple(self.visit(v) for v in value)
         return replace(node, **changes) if changes else node
 
@@ -63,7 +65,9 @@ def from_dict(data: dict) -> nodes.Node:
         cls = nodes.NODE_TYPES[data["type"]]
         values = {item.name: _node_value(data[item.name]) for item in fields(cls)}
     except (KeyError, TypeError) as error:
-        raise SpecdslError(f"not a specdsl syntax tree: missing or bad {error}") from None
+        raise SpecdslError(
+            f"not a specdsl syntax tree: missing or bad {error}"
+        ) from None
     return cls(**values)
 
 

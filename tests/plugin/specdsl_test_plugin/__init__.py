@@ -1,4 +1,4 @@
-"""A component package as a third party would write one (used by tests/test_plugins.py)."""
+"""A component package as a third party would write one (for test_plugins.py)."""
 
 import jax.numpy as jnp
 
