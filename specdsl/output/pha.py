@@ -41,8 +41,8 @@ Limits:
 - Per-row ``EXPOSURE`` columns (type II with differing exposures) are read by XSPEC.
   Sherpa reads only the keyword, so it sees no exposure for such a file. When the
   values are all equal we also write the keyword.
-- jaxspec reads type-I files only. It casts COUNTS to integers, so it truncates
-  expected counts.
+- jaxspec 0.4.1 reads type-I files only, and refuses expected-count files
+  (fractional COUNTS): tests/test_jaxspec_readback.py asserts both.
 """
 
 from __future__ import annotations
