@@ -60,10 +60,9 @@ def tutorial_parameters(count: int, seed: int = 0) -> dict:
 def specdsl_side(mode: str, count: int, repeat: int) -> dict:
     """specdsl's first and warm calls, in this (fresh) process."""
     started = time.perf_counter()
-    import specdsl
-
-    specdsl.use_cpu_cores()  # one JAX CPU device per core, as the command line does
     import jax
+
+    import specdsl
 
     observation = specdsl.Observation.from_pha(PHA)
     model = specdsl.compile(MODEL)

@@ -30,7 +30,6 @@ _EXPORTS = {
     "fakeit": "specdsl.runtime.fakeit",
     "fakeit_for_multiple_parameters": "specdsl.runtime.fakeit",
     "write_pha": "specdsl.output.pha",
-    "use_cpu_cores": "specdsl.runtime.devices",
     "ComponentSpec": "specdsl.library.registry",
     "ParameterSpec": "specdsl.library.registry",
     "register": "specdsl.library.registry",

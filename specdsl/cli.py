@@ -18,10 +18,6 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``specdsl`` script; returns the exit status."""
     args = _parser().parse_args(argv)
     _terminate_like_interrupt()
-    if argv is None and args.command == "fakeit":  # this process is the command's
-        from specdsl.runtime.devices import use_cpu_cores
-
-        use_cpu_cores()
     try:
         return args.run(args)
     except SpecdslError as error:
