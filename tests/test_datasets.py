@@ -86,12 +86,12 @@ CASES = {
         "hrcf24564_000N030_r0001_pha3.fits.gz", channels=(1024, 1), total=4965
     ),
     # Type II, 12 rows; row 4 is HEG +1 with BACKGROUND_UP/DOWN columns. The HETG
-    # RMFs are absent; a diagonal response would be 8192 x 8192 (512 MiB): the
-    # diagonal path is faked on NuSTAR and MOS instead, to keep the suite fast.
+    # RMFs are absent: faked through the HEG +1 ARF on a diagonal response (8192 x
+    # 8192, held sparse).
     "chandra-hetg-3c120-pha2": Case(
         "3c120_pha2.gz{4}",
+        load={"rmf": "diagonal", "arf": "3c120_heg_1.arf.gz"},
         refused=NO_MATRIX,
-        fake=False,
         channels=(8192, 1),
         total=15363,
     ),
