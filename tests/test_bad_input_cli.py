@@ -366,3 +366,19 @@ def test_model_and_parameters_are_checked_before_any_file_is_read(
     for word in words:
         assert word in error
     assert "missing.pha" not in error and "OGIPError" not in error
+
+
+def test_a_job_too_big_for_the_disk_is_refused_before_it_runs(tmp_path, monkeypatch):
+    from specdsl.errors import OutputError
+    from specdsl.runtime.job import FakeitJob
+
+    class Usage:
+        free = 1_000_000  # 1 MB: 300 spectra of 4096 channels need ~7.4 MB
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: Usage)
+    job = FakeitJob(expression="powerlaw", count=300, output=str(tmp_path / "b.pha"))
+
+    with pytest.raises(OutputError, match=r"needs about 0\.0\d GB .* 0\.00 GB free"):
+        job.run()
+    assert "simulate" not in job.timings
+    assert list(tmp_path.iterdir()) == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -102,6 +103,7 @@ class FakeitJob:
         mine = [part for part in parts if cluster.owns(part.index)]
         job_id = self._job_id(source.count, fmt, parts)
         todo = self._todo(mine, fmt, job_id, folded.n_bins)
+        _check_free_space(output, todo, self._row_bytes(folded, fmt))
         self._stream(folded, source, todo, fmt, job_id, progress)
         barrier(cluster, f"specdsl-fakeit-{job_id}")
         return parts[0].path
@@ -219,13 +221,18 @@ class FakeitJob:
     def _parts(self, output: Path, folded, fmt: str, count: int):
         from specdsl.output.stream import plan_parts
 
-        row_bytes = folded.n_bins * (4 if self.counting_statistics else 8)
-        if fmt == "pha":
-            row_bytes += folded.n_bins * 2
+        row_bytes = self._row_bytes(folded, fmt)
         size = self.part_size or min(MAX_PART_SPECTRA, MAX_PART_BYTES // row_bytes)
         if size < 1:
             raise ParameterError(f"--part-size must be at least 1, got {size}")
         return plan_parts(output, count, max(1, size))
+
+    def _row_bytes(self, folded, fmt: str) -> int:
+        """Bytes one spectrum takes on disk (counts, channels, parameters)."""
+        row_bytes = folded.n_bins * (4 if self.counting_statistics else 8)
+        if fmt == "pha":
+            row_bytes += folded.n_bins * 2
+        return row_bytes + 8 * len(folded.model.parameters)
 
     def _todo(self, parts, fmt: str, job_id: str, n_bins: int):
         """The parts still to write; refuses existing files unless resumed/clobbered."""
@@ -385,6 +392,26 @@ class FakeitJob:
         finally:
             spent = time.perf_counter() - started
             self.timings[name] = (self.timings.get(name, 0.0) if add else 0.0) + spent
+
+
+def _check_free_space(output: Path, parts, row_bytes: int) -> None:
+    """Refuse before any work a job whose files cannot fit on the disk.
+
+    Uncompressed sizes are known in advance; a .gz target is not checked.
+    """
+    if output.name.lower().endswith(".gz") or not parts:
+        return
+    needed = sum(part.rows for part in parts) * row_bytes
+    try:
+        free = shutil.disk_usage(output.parent).free
+    except OSError:
+        return
+    if needed > free:
+        raise OutputError(
+            f"cannot write {output}: the job needs about {needed / 1e9:.2f} GB and "
+            f"{output.parent} has {free / 1e9:.2f} GB free; free some space, choose "
+            "another --output, or use --grouped or a smaller --count"
+        )
 
 
 def _persistent_compilation_cache() -> None:
