@@ -216,9 +216,12 @@ def format_xcm(
     parameters=(),
     files: dict[str, str] | None = None,
     settings: dict[str, str] | None = None,
-    grids: dict[str, str] | None = None,
+    grids: dict[str, str | list[str]] | None = None,
 ) -> str:
-    """The text of an .xcm: file lines, settings, grids, model and parameters."""
+    """The text of an .xcm: file lines, settings, grids, model and parameters.
+
+    A grid command given a list (several ``energies`` lines) gets one line each.
+    """
     lines = []
     for name in FILE_COMMANDS:
         value = (files or {}).get(name)
@@ -229,8 +232,9 @@ def format_xcm(
         if (settings or {}).get(name):
             lines.append(f"{name} {settings[name]}")
     for name in GRID_COMMANDS:
-        if (grids or {}).get(name):
-            lines.append(f"{name} {grids[name]}")
+        values = (grids or {}).get(name) or ()
+        for value in [values] if isinstance(values, str) else values:
+            lines.append(f"{name} {value}")  # a list: one line each
 
     if expression is not None:
         lines.append(f"model  {expression}")

@@ -289,7 +289,8 @@ def do_dummyrsp(session, arguments: str) -> None:
     from specdsl.prompt.responses import parse_grid
 
     words = arguments.split()
-    session.dummy_grid = parse_grid(words[:4], session.dummy_grid)
+    previous = session.dummy_grid.first_range()  # energies may have set ranges
+    session.dummy_grid = parse_grid(words[:4], previous)
     offset, width = 0.0, 0.0
     try:
         if len(words) > 4:
@@ -305,17 +306,48 @@ def do_dummyrsp(session, arguments: str) -> None:
 
 
 def do_energies(session, arguments: str) -> None:
-    """``energies lowE highE nBins log|lin`` or ``energies reset``."""
-    from specdsl.prompt.responses import EnergyGrid, parse_grid
+    """XSPEC's ``energies``: ranges, ``<file>``, ``extend ...`` or ``reset``."""
+    from specdsl.prompt.responses import (
+        energy_fields,
+        parse_ranges,
+        read_energy_file,
+    )
 
-    if arguments.strip().lower() == "reset":
+    fields = energy_fields(arguments)
+    first = fields[0].lower() if fields else ""
+    if first == "reset":
+        # Known shortcoming: a dummy grid set by ``energies`` stays (only
+        # ``dummyrsp`` changes it); XSPEC keeps its dummy apart from ``energies``.
         session.energies = None
         session.forget_observation()
-        session.console.print("model energies: those of the response")
-        return
-    previous = session.energies or EnergyGrid(0.1, 10.0, 1000, False)
-    grid = parse_grid(arguments.split(), previous)
-    real = session.response_path is not None or session.data_path is not None
+        session.console.print("model energies: those of the response (no extensions)")
+    elif first == "extend":
+        _extend_energies(session, fields[1:])
+    elif not fields or not first or _is_number(first):
+        grid, ranges = parse_ranges(fields, session.energy_ranges)
+        session.energy_ranges = ranges
+        _use_model_grid(session, grid)
+    else:
+        _use_model_grid(session, read_energy_file(session.path(arguments)))
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _use_model_grid(session, grid) -> None:
+    """A grid of ranges or from a file: the model's energies (extensions off)."""
+    from specdsl.prompt.responses import ExtendedEnergies
+
+    real = (
+        session.response_path is not None
+        or session.data_path is not None
+        or session.builtin_response
+    )
     if session.fake is not None and session.fake.through_dummy:
         real = session.response_path is not None  # the fake's is the dummy
     if real and not session.dummy_active:
@@ -324,9 +356,52 @@ def do_energies(session, arguments: str) -> None:
     else:
         session.dummy_grid = grid
         session.dummy_active = True
+        if isinstance(session.energies, ExtendedEnergies):
+            session.energies = None  # a grid turns extensions off, as in XSPEC
         where = "the dummy (diagonal) response's grid"
     session.forget_observation()
-    session.console.print(f"model energies: {grid} ({where})")
+    edges = grid.edges()
+    session.console.print(
+        f"model energies: {grid} ({len(edges) - 1} bins, {edges[0]:g}-"
+        f"{edges[-1]:g} keV; {where})",
+        markup=False,
+    )
+
+
+def _extend_energies(session, fields: list[str]) -> None:
+    """``energies extend low|high E nBins log|lin``: more bins beyond the response."""
+    from specdsl.prompt.responses import ExtendedEnergies, parse_extension
+
+    extension = parse_extension(fields, session.extension_default)
+    if session.observation() is None:
+        session.console.print("No spectra loaded, nothing to extend.")  # XSPEC's
+        return
+    before = session.energies
+    extended = before if isinstance(before, ExtendedEnergies) else ExtendedEnergies()
+    session.energies = extended.with_extension(extension)
+    session.forget_observation()
+    try:
+        edges = session.observation().energy_edges
+    except SpecdslError:
+        session.energies = before  # e.g. a fake made through the dummy
+        session.forget_observation()
+        raise
+    session.extension_default = extension
+
+    reached = edges[-1] if extension.high else edges[0]
+    if reached != extension.energy:
+        session.console.print(
+            f"note: {extension.energy:g} keV is not beyond the response's "
+            f"{'top' if extension.high else 'bottom'} edge {reached:g} keV, so "
+            "this extension adds no bins",
+            style="yellow",
+            markup=False,
+        )
+    session.console.print(
+        f"model energies: the response's, {session.energies} ({len(edges) - 1} "
+        f"bins, {edges[0]:g}-{edges[-1]:g} keV)",
+        markup=False,
+    )
 
 
 # ------------------------------------------------------------------ model
@@ -583,15 +658,31 @@ def _saved_fake(fake) -> dict[str, str]:
     return files
 
 
-def _saved_grids(session) -> dict[str, str]:
-    grids = {}
+def _saved_grids(session) -> dict[str, str | list[str]]:
+    """The ``dummyrsp`` line and the ``energies`` lines that give the grids again.
+
+    A dummy grid of several ranges or from a file is saved as ``dummyrsp`` over
+    its span and an ``energies`` line (run with the dummy active, it sets the
+    dummy's grid); a grid for a real response is not saved while the dummy is
+    active, since that line would then set the dummy's grid.
+    """
+    from specdsl.prompt.responses import EnergyGrid, ExtendedEnergies
+
+    grids: dict[str, str | list[str]] = {}
+    energies: list[str] = []
     through_dummy = session.fake is not None and session.fake.through_dummy
     if session.dummy_active or through_dummy:
         offset, width = session.dummy_channels
         extra = f" {offset:g} {width:g}" if width > 0 else ""
-        grids["dummyrsp"] = f"{session.dummy_grid}{extra}"
-    if session.energies is not None:
-        grids["energies"] = str(session.energies)
+        grid = session.dummy_grid
+        grids["dummyrsp"] = f"{grid.first_range()}{extra}"
+        if not isinstance(grid, EnergyGrid):
+            energies += grid.arguments()
+    extension = isinstance(session.energies, ExtendedEnergies)
+    if session.energies is not None and (extension or not session.dummy_active):
+        energies += session.energies.arguments()
+    if energies:
+        grids["energies"] = energies
     return grids
 
 
@@ -824,8 +915,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("dummyrsp", "du", do_dummyrsp,
             "dummyrsp [lowE highE nBins log|lin [chanOffset chanWidth]]",
             "use a diagonal dummy response on that grid (response restores)"),
-    Command("energies", "en", do_energies, "energies lowE highE nBins log|lin | reset",
-            "set the model energy grid"),
+    Command("energies", "en", do_energies,
+            "energies lowE highE nBins log|lin [highE2 nBins2 log|lin ...] | <file>\n"
+            "         | extend low|high E nBins log|lin | reset",
+            "set the model energy grid: ranges, edges from a file (one per line),\n"
+            "or the response's own extended below/above (reset: the response's)",
+            "energies"),
     Command("exit", "exi", do_exit, "exit", "leave the prompt"),
     Command("fakeit", "fa", do_fakeit, "fakeit [nowrite] [none] [<bkg file>] [N]",
             "simulate spectra and write them (N > 1: a type II batch from the\n"

@@ -4,7 +4,9 @@ Completed: command names; component names after ``model`` (at the word being
 typed inside the expression); parameter numbers and names after ``newpar``,
 ``freeze``, ``thaw``, ``untie`` and distribution names after the number; file
 paths after ``data``, ``response``, ``arf``, ``backgrnd``, ``save``, ``@`` and
-``fakeit``; the sub-options of ``show``, ``abund``, ``xsect`` and ``help``.
+``fakeit``; the sub-options of ``show``, ``abund``, ``xsect`` and ``help``; after
+``energies``: ``extend``, ``reset`` or a file, ``low``/``high`` after ``extend``,
+and ``log``/``lin`` where a range's binning goes.
 Highlighted: the command word (red when unknown) and, in a ``model`` line, each
 component name (green when the library knows it, red when not) and operator.
 """
@@ -22,6 +24,7 @@ _MODEL_BREAK = re.compile(r"[*+()\s]")
 ABUNDANCE_TABLES = ("angr", "aspl", "feld", "aneb", "grsa", "wilm", "lodd", "lpgp")
 CROSS_SECTIONS = ("vern", "bcmc", "obcm")
 SHOW_OPTIONS = ("all", "model", "parameters", "files", "data", "fakeit")
+ENERGIES_KEYWORDS = ("extend", "reset")
 
 
 class PromptCompleter(Completer):
@@ -60,6 +63,8 @@ class PromptCompleter(Completer):
         elif kind == "fakeit":
             yield from _starting(current, ["nowrite", "none"])
             yield from self._paths(current, event)
+        elif kind == "energies":
+            yield from self._energies(rest, current, event)
         elif kind in _CHOICES:
             yield from _starting(current, _CHOICES[kind]())
 
@@ -74,6 +79,21 @@ class PromptCompleter(Completer):
             yield from _starting(current, names)
         else:
             yield from _starting(current, [f"{name}(" for name in DISTRIBUTIONS])
+
+    def _energies(self, rest: str, current: str, event):
+        """``extend``, ``reset`` or a file; then ``low``/``high``, ``log``/``lin``."""
+        words = rest.split()
+        before = words[:-1] if rest and not rest[-1].isspace() else words
+        position = len(before)
+        if position == 0:
+            yield from _starting(current, ENERGIES_KEYWORDS)
+            if current and not _numeric(current):
+                yield from self._paths(current, event)
+        elif before[0].lower() == "extend":
+            choices = {1: ("low", "high"), 4: ("log", "lin")}.get(position, ())
+            yield from _starting(current, choices)
+        elif _numeric(before[0]) and position % 3 == 0:
+            yield from _starting(current, ("log", "lin"))
 
     def _paths(self, word: str, event):
         yield from self.paths.get_completions(Document(word), event)
@@ -168,6 +188,14 @@ _CHOICES = {
     "command": _command_names,
     "save": lambda: ["all", "model", "files"],
 }
+
+
+def _numeric(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _starting(prefix: str, names) -> list[Completion]:

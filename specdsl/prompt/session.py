@@ -23,7 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from specdsl.errors import OGIPError, SpecdslError
-from specdsl.prompt.responses import EnergyGrid
+from specdsl.prompt.responses import (
+    XSPEC_EXTENSION,
+    XSPEC_RANGES,
+    EnergyGrid,
+    ExtendedEnergies,
+)
 
 PROMPT = "specdsl> "
 MAX_SCRIPT_DEPTH = 16
@@ -44,7 +49,7 @@ class FakeData:
     written: bool
     counting_statistics: bool
     through_dummy: bool  # made through the dummy response
-    energies: EnergyGrid | None  # the ``energies`` grid it was made on
+    energies: object | None  # the ``energies`` setting it was made with
     row: int | None = None  # spectrum 1 of a type II batch
     result: FakeResult | None = None  # what fakeit made (for plot)
 
@@ -93,7 +98,11 @@ class Session:
         self.dummy_grid = EnergyGrid()
         self.dummy_channels = (0.0, 0.0)
         self.dummy_active = False
-        self.energies: EnergyGrid | None = None
+        # ``energies``: EnergyGrid, RangeGrid, FileGrid or ExtendedEnergies; the
+        # ranges and the extension last entered are the next call's defaults.
+        self.energies = None
+        self.energy_ranges: tuple[EnergyGrid, ...] = XSPEC_RANGES
+        self.extension_default = XSPEC_EXTENSION
         self.fake: FakeData | None = None
         self._observation = None
 
@@ -209,13 +218,16 @@ class Session:
         return self._observation
 
     def _build_observation(self):
-        from specdsl.prompt.responses import dummy_response, regrid
+        from specdsl.prompt.responses import dummy_response
         from specdsl.response.observation import Observation
 
         if self.dummy_active:
-            return self._with_background(
+            observation = self._with_background(
                 dummy_response(self.dummy_grid, *self.dummy_channels)
             )
+            if isinstance(self.energies, ExtendedEnergies):
+                return self.on_model_energies(observation)
+            return observation
         if self.fake is not None:
             return self._fake_observation()
         if self.data_path is not None:
@@ -234,9 +246,20 @@ class Session:
             observation = self._with_background(Observation.default(exposure=1.0))
         else:
             return None
-        if self.energies is not None:
-            observation = regrid(observation, self.energies.edges())
-        return observation
+        return self.on_model_energies(observation)
+
+    def on_model_energies(self, observation):
+        """The observation with the model evaluated on the ``energies`` grid."""
+        from specdsl.prompt.responses import regrid
+
+        if self.energies is None:
+            return observation
+        edges = self.energies.model_edges(observation.energy_edges)
+        if isinstance(self.energies, ExtendedEnergies) and len(edges) == len(
+            observation.energy_edges
+        ):
+            return observation  # extensions that reach past neither end
+        return regrid(observation, edges)
 
     def _fake_observation(self):
         """The loaded fake spectrum, with responses or background chosen since."""
@@ -257,7 +280,6 @@ class Session:
 
     def _fake_on_new_response(self, fake_observation):
         """The fake's counts, exposure and background on the response now chosen."""
-        from specdsl.prompt.responses import regrid
         from specdsl.response.observation import Observation
 
         rmf = self.response_path or fake_observation.rmf_path
@@ -274,8 +296,7 @@ class Session:
             )
         else:
             response = Observation.from_response(rmf, arf)
-        if self.energies is not None:
-            response = regrid(response, self.energies.edges())
+        response = self.on_model_energies(response)
         return _with_spectrum(response, fake_observation, self.fake.name)
 
     def _with_background(self, observation):
