@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from specdsl.errors import ModelSyntaxError, OGIPError, ParameterError, SpecdslError
+from specdsl.output.temporary import remove_pending
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def dispatch(session, line: str) -> None:
     except SpecdslError as error:
         report_error(session, error)
     except KeyboardInterrupt:
+        remove_pending()  # a file the command had started, wherever it stopped
         session.errors += 1
         session.console.print(
             "interrupted: the command stopped and nothing was written", style="yellow"
