@@ -12,6 +12,7 @@ import time
 
 from specdsl.errors import ModelSyntaxError, SpecdslError
 from specdsl.output.temporary import remove_pending
+from specdsl.runtime.interrupt import ask_to_stop, clear
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,22 +27,36 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         remove_pending()
         _console(stderr=True).print("[yellow]interrupted: nothing was written[/]")
-        return 130
+        return _interrupted_status()
     finally:
         remove_pending()
 
 
 def _terminate_like_interrupt() -> None:
-    """SIGTERM unwinds like Ctrl-C, so temporary files are removed on the way out."""
+    """SIGTERM and Ctrl-C unwind the same way, so temporary files are removed.
+
+    The request is recorded too (``specdsl.runtime.interrupt``): JAX drops a
+    KeyboardInterrupt raised inside its own callbacks, and the simulation loop
+    checks the record between chunks.
+    """
     import signal
 
     def interrupt(signum, frame):
+        ask_to_stop(signum)
         raise KeyboardInterrupt
 
     try:
         signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGINT, interrupt)
     except ValueError:  # not the main thread (embedded use): leave it alone
         pass
+
+
+def _interrupted_status() -> int:
+    """128 + the signal that stopped us (SIGINT when Ctrl-C came as an exception)."""
+    import signal
+
+    return 128 + (clear() or signal.SIGINT)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -291,7 +306,7 @@ def _run_fakeit(args) -> int:
             f"[yellow]interrupted: {kept} complete file(s) kept, the unfinished one "
             "removed; run the same command with --resume to finish[/]"
         )
-        return 130
+        return _interrupted_status()
     _console().print(_summary(job, path, time.perf_counter() - started))
     return 0
 

@@ -768,3 +768,44 @@ def test_dummy_channels_of_a_given_width_collect_their_energies():
     matrix = np.asarray(observation.redistribution)
     np.testing.assert_allclose(matrix.sum(axis=1), 1.0)
     assert matrix[:, :4].sum() == 0 and matrix[:, 4].sum() == pytest.approx(2.5)
+
+
+def test_a_script_never_replaces_real_data(tmp_path, shared_data):
+    """Only an earlier fake (FKRSP001) is replaced without asking; real data never."""
+    import hashlib
+    import shutil
+
+    folder = shared_data / "chandra-acis-3c273"
+    for name in ("3c273.pi", "3c273_bg.pi", "3c273.rmf", "3c273.arf"):
+        (tmp_path / name).symlink_to(folder / name)
+    real = tmp_path / "mydata.pi"
+    shutil.copyfile(folder / "3c273.pi", real)
+    before = hashlib.sha256(real.read_bytes()).hexdigest()
+
+    script = "\n".join(
+        [
+            "data 3c273.pi",
+            "model powerlaw",
+            "/*",
+            "fakeit",
+            "y",
+            "",
+            "mydata.pi",
+            "1000",
+            "exit",
+            "",
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "specdsl.cli", "fakeit"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+
+    screen = result.stdout + result.stderr
+    assert "is not a fake spectrum" in screen and "mydata.pi" in screen
+    assert hashlib.sha256(real.read_bytes()).hexdigest() == before
+    assert not list(tmp_path.glob(".*.tmp"))

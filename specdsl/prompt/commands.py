@@ -21,6 +21,7 @@ import numpy as np
 
 from specdsl.errors import ModelSyntaxError, OGIPError, ParameterError, SpecdslError
 from specdsl.output.temporary import remove_pending
+from specdsl.runtime import interrupt
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,13 @@ def dispatch(session, line: str) -> None:
     text = line.strip()
     if not text or text.startswith("#"):
         return
+    interrupt.clear()  # a Ctrl-C typed while no command ran stops nothing now
     try:
         _run_line(session, text)
     except SpecdslError as error:
         report_error(session, error)
     except KeyboardInterrupt:
+        interrupt.clear()
         remove_pending()  # a file the command had started, wherever it stopped
         session.errors += 1
         session.console.print(

@@ -247,6 +247,11 @@ def _ask_file_name(session, default: str, nowrite: bool) -> tuple[Path, bool]:
         if nowrite or not path.exists():
             return path, False
         if not session.interactive:  # XSPEC does not ask when a script answers
+            if not _is_fake(path):
+                raise OutputError(
+                    f"{path} exists and is not a fake spectrum (no FKRSP001 "
+                    "keyword): a script never replaces it; give another file name"
+                )
             session.console.print(
                 f"(replacing the existing {name})", style="dim", markup=False
             )
@@ -256,6 +261,17 @@ def _ask_file_name(session, default: str, nowrite: bool) -> tuple[Path, bool]:
             return path, True
         answer = session.ask(f" Enter new name ({default}): ").strip()
         name = default if answer in ("", "/") else answer
+
+
+def _is_fake(path: Path) -> bool:
+    """Whether ``path`` is a FITS file that fakeit wrote (FKRSP001 in a header)."""
+    from astropy.io import fits
+
+    try:
+        with fits.open(path, memmap=False) as hdus:
+            return any("FKRSP001" in hdu.header for hdu in hdus)
+    except (OSError, ValueError):
+        return False
 
 
 def _ask_exposures(session, plan: FakeitPlan) -> None:
@@ -565,6 +581,11 @@ def _write_background(plan, background, path: Path, count: int) -> Path:
     bkg = observation.background
     keywords = _copied_keywords(observation)
     keywords["HDUCLAS2"] = "BKG"
+    if path.exists() and not _is_fake(path):
+        raise OutputError(
+            f"{path} exists and is not a fake spectrum (no FKRSP001 keyword): the "
+            "faked background never replaces it; give another file name"
+        )
     try:
         return write_pha(
             path,

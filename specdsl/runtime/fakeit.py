@@ -18,6 +18,7 @@ import numpy as np
 from specdsl import parameters as _parameters
 from specdsl.errors import ParameterError
 from specdsl.fold import FoldedModel
+from specdsl.runtime import interrupt
 from specdsl.runtime.sampling import check_expected, poisson_counts
 
 DEFAULT_BATCH = 2048
@@ -116,6 +117,7 @@ class Simulator:
         """
         pending = None
         for start, end in self.chunks(first, stop):
+            interrupt.check()
             values = source(start, end)
             submitted = (start, values, self.folded.submit(values, start))
             if pending is not None:

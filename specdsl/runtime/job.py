@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from specdsl.errors import OGIPError, OutputError, ParameterError
+from specdsl.runtime import interrupt
 
 _COPIED_KEYWORDS = ("TELESCOP", "INSTRUME", "FILTER", "CHANTYPE")
 MAX_PART_SPECTRA = 100_000
@@ -95,6 +96,7 @@ class FakeitJob:
         with self._stage("compile", add=True):
             folded = self._folded(model, observation)
             folded.warm_up()
+        interrupt.check()  # a stop that JAX swallowed while compiling
         self.count = source.count
         if source.count == 1 and fmt == "pha":
             return self._write_one(folded, source, output)
