@@ -359,6 +359,11 @@ _CLI_SPELLINGS = (
     (r"\b(rmf|arf)='([^']*)'", r"--\1 \2"),
     (r"\b(rmf|arf)=\.\.\.", r"--\1 FILE"),
     (r"\bexposure=\.\.\.", "--exposure SECONDS"),
+    (
+        r"choose one with row=1\.\.(\d+) \(XSPEC's '([^']*)'\)",
+        r"choose one as '\2' with n from 1 to \1",
+    ),
+    (r"\brow=(\d+) given", r"row {\1} given"),
 )
 
 

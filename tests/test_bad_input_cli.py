@@ -382,3 +382,13 @@ def test_a_job_too_big_for_the_disk_is_refused_before_it_runs(tmp_path, monkeypa
         job.run()
     assert "simulate" not in job.timings
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_type_ii_file_without_a_row_names_the_row_suffix(shared_data, capsys):
+    pha2 = shared_data / "chandra-letg-hrc-pha2" / "pha2.gz"
+
+    status, err = fakeit(capsys, str(pha2), "--model", "powerlaw")
+
+    assert status == 2
+    assert "'pha2.gz{n}' with n from 1 to 2" in err
+    assert "row=" not in err

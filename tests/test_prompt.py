@@ -809,3 +809,22 @@ def test_a_script_never_replaces_real_data(tmp_path, shared_data):
     assert "is not a fake spectrum" in screen and "mydata.pi" in screen
     assert hashlib.sha256(real.read_bytes()).hexdigest() == before
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_prompt_hints_name_the_prompts_commands(tmp_path, shared_data):
+    pha2 = shared_data / "chandra-letg-hrc-pha2" / "pha2.gz"
+
+    _, screen = run(tmp_path, f"data {pha2}")
+
+    assert "'pha2.gz{n}' with n from 1 to 2" in screen
+    assert "row=" not in screen
+
+
+def test_prompt_spelling_turns_api_hints_into_commands():
+    from specdsl.prompt.commands import prompt_spelling
+
+    hint = "give one with arf=... or leave the ARF out with arf=False"
+    assert prompt_spelling(hint) == (
+        "give one with 'arf FILE' or leave the ARF out with 'arf none'"
+    )
+    assert prompt_spelling("rmf='x.rmf'") == "'response x.rmf'"

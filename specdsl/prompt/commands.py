@@ -13,6 +13,7 @@ running command (nothing half-written is left) and returns to the prompt.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,33 @@ def _run_line(session, text: str) -> None:
         raise SpecdslError(f"unknown command {word!r}{hint} (help lists them)")
 
 
+# Hints written for the Python API, as the prompt's commands say them.
+_PROMPT_SPELLINGS = (
+    (
+        r"pass background='[^']*' to give the file, or background=False to go "
+        r"without",
+        "use 'backgrnd FILE', or 'backgrnd none' to go without",
+    ),
+    (r"\bbackground=False\b", "'backgrnd none'"),
+    (r"\barf=False\b", "'arf none'"),
+    (r"\barf='([^']*)'", r"'arf \1'"),
+    (r"\brmf='([^']*)'", r"'response \1'"),
+    (r"\b(rmf|arf)=\.\.\.", r"'\1 FILE'"),
+    (
+        r"choose one with row=1\.\.(\d+) \(XSPEC's '([^']*)'\)",
+        r"choose one as '\2' with n from 1 to \1",
+    ),
+    (r"\brow=(\d+) given", r"row {\1} given"),
+)
+
+
+def prompt_spelling(message: str) -> str:
+    """A message with the Python API's argument spelling turned into commands."""
+    for pattern, replacement in _PROMPT_SPELLINGS:
+        message = re.sub(pattern, replacement, message)
+    return message.replace("'rmf FILE'", "'response FILE'")
+
+
 def report_error(session, error: BaseException) -> None:
     """One red panel with the message (a model error keeps its caret line)."""
     from rich.panel import Panel
@@ -111,9 +139,10 @@ def report_error(session, error: BaseException) -> None:
         title = type(error).__name__
     else:
         title = f"error ({type(error).__name__})"
+    text = str(error) if title == "model error" else prompt_spelling(str(error))
     session.console.print(
         Panel(
-            Text(str(error)),
+            Text(text),
             title=title,
             border_style="red",
             title_align="left",
