@@ -828,3 +828,13 @@ def test_prompt_spelling_turns_api_hints_into_commands():
         "give one with 'arf FILE' or leave the ARF out with 'arf none'"
     )
     assert prompt_spelling("rmf='x.rmf'") == "'response x.rmf'"
+
+
+@pytest.mark.parametrize("count", ["0", "-3"])
+def test_fakeit_count_below_one_is_refused(count):
+    from specdsl.errors import ParameterError
+    from specdsl.prompt.fakeit import parse_options
+
+    with pytest.raises(ParameterError, match=f"at least 1 spectrum, got {count}"):
+        parse_options(f"nowrite {count}")
+    assert parse_options("nowrite 4").count == 4

@@ -90,10 +90,12 @@ def parse_options(arguments: str) -> FakeitOptions:
     if words and words[0].lower() == "nowrite":
         options.nowrite = True
         words = words[1:]
-    if words and words[-1].isdigit():
+    if words and re.fullmatch(r"[+-]?\d+", words[-1]):
         options.count = int(words.pop())
         if options.count < 1:
-            raise ParameterError("fakeit needs at least 1 spectrum")
+            raise ParameterError(
+                f"fakeit needs at least 1 spectrum, got {options.count}"
+            )
     for word in words:
         if word.lower() == "none":
             options.ignore_data = True
