@@ -392,3 +392,11 @@ def test_a_type_ii_file_without_a_row_names_the_row_suffix(shared_data, capsys):
     assert status == 2
     assert "'pha2.gz{n}' with n from 1 to 2" in err
     assert "row=" not in err
+
+
+def test_grouped_without_grouping_says_so(tmp_path, capsys):
+    output = tmp_path / "g.pha"
+    status, err = fakeit(capsys, "--model", "powerlaw", "--grouped", "-o", output)
+
+    assert status == 0 and output.is_file()
+    assert "has no GROUPING column: --grouped keeps one group per good" in err

@@ -186,6 +186,13 @@ class FakeitJob:
     def _folded(self, model, observation):
         from specdsl.fold import FoldedModel
 
+        if self.grouped and getattr(observation, "grouping", None) is None:
+            self._warn(
+                f"{observation.spectrum_path or 'the response'} has no GROUPING "
+                "column: --grouped keeps one group per good channel (bad QUALITY "
+                "channels left out), and the output names no response"
+            )
+
         folded = FoldedModel(
             model, observation, exposure=self.exposure, grouped=self.grouped
         )
