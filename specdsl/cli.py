@@ -6,11 +6,10 @@ Heavy imports happen inside the commands so ``specdsl --help`` stays instant.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 
-from specdsl.errors import ModelSyntaxError, SpecdslError
+from specdsl.errors import ROW_SPELLINGS, ModelSyntaxError, SpecdslError, respell
 from specdsl.output.temporary import remove_pending
 from specdsl.runtime.interrupt import ask_to_stop, clear
 
@@ -359,19 +358,13 @@ _CLI_SPELLINGS = (
     (r"\b(rmf|arf)='([^']*)'", r"--\1 \2"),
     (r"\b(rmf|arf)=\.\.\.", r"--\1 FILE"),
     (r"\bexposure=\.\.\.", "--exposure SECONDS"),
-    (
-        r"choose one with row=1\.\.(\d+) \(XSPEC's '([^']*)'\)",
-        r"choose one as '\2' with n from 1 to \1",
-    ),
-    (r"\brow=(\d+) given", r"row {\1} given"),
+    *ROW_SPELLINGS,
 )
 
 
 def cli_spelling(message: str) -> str:
     """A message with the Python API's argument spelling turned into CLI options."""
-    for pattern, replacement in _CLI_SPELLINGS:
-        message = re.sub(pattern, replacement, message)
-    return message
+    return respell(message, _CLI_SPELLINGS)
 
 
 def _report(error: SpecdslError) -> None:

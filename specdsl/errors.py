@@ -60,3 +60,23 @@ class OGIPError(SpecdslError):
 
 class OutputError(SpecdslError):
     """An output file that cannot or must not be written (exists, unwritable)."""
+
+
+# Hints about type II rows, in the command line's and the prompt's spelling
+# (``file{n}``): the Python API says ``row=``.
+ROW_SPELLINGS = (
+    (
+        r"choose one with row=1\.\.(\d+) \(XSPEC's '([^']*)'\)",
+        r"choose one as '\2' with n from 1 to \1",
+    ),
+    (r"\brow=(\d+) given", r"row {\1} given"),
+)
+
+
+def respell(message: str, spellings) -> str:
+    """``message`` with each (pattern, replacement) of ``spellings`` applied."""
+    import re
+
+    for pattern, replacement in spellings:
+        message = re.sub(pattern, replacement, message)
+    return message

@@ -13,14 +13,20 @@ running command (nothing half-written is left) and returns to the prompt.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from specdsl.errors import ModelSyntaxError, OGIPError, ParameterError, SpecdslError
+from specdsl.errors import (
+    ROW_SPELLINGS,
+    ModelSyntaxError,
+    OGIPError,
+    ParameterError,
+    SpecdslError,
+    respell,
+)
 from specdsl.output.temporary import remove_pending
 from specdsl.runtime import interrupt
 
@@ -112,19 +118,13 @@ _PROMPT_SPELLINGS = (
     (r"\barf='([^']*)'", r"'arf \1'"),
     (r"\brmf='([^']*)'", r"'response \1'"),
     (r"\b(rmf|arf)=\.\.\.", r"'\1 FILE'"),
-    (
-        r"choose one with row=1\.\.(\d+) \(XSPEC's '([^']*)'\)",
-        r"choose one as '\2' with n from 1 to \1",
-    ),
-    (r"\brow=(\d+) given", r"row {\1} given"),
+    *ROW_SPELLINGS,
 )
 
 
 def prompt_spelling(message: str) -> str:
     """A message with the Python API's argument spelling turned into commands."""
-    for pattern, replacement in _PROMPT_SPELLINGS:
-        message = re.sub(pattern, replacement, message)
-    return message.replace("'rmf FILE'", "'response FILE'")
+    return respell(message, _PROMPT_SPELLINGS).replace("'rmf FILE'", "'response FILE'")
 
 
 def report_error(session, error: BaseException) -> None:

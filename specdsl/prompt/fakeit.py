@@ -378,19 +378,26 @@ def _simulate(session, plan: FakeitPlan, count: int, seed: int) -> FakeResult:
     expected = np.asarray(folded.expected_counts_flat(first))[0]
     return FakeResult(
         counts=counts,
-        expected=expected if extra is None else expected + extra,
-        background_expected=extra,
-        e_min=np.asarray(observation.e_min),
-        e_max=np.asarray(observation.e_max),
-        energy_range=(
-            float(observation.energy_edges[0]),
-            float(observation.energy_edges[-1]),
-        ),
+        **_spectrum_fields(observation, expected, extra),
         exposure=plan.exposure,
         counting_statistics=plan.counting_statistics,
         expression=canonical_expression(session.model),
         parameters=values,
     )
+
+
+def _spectrum_fields(observation, expected, extra) -> dict:
+    """The FakeResult fields that come from the observation and the model."""
+    return {
+        "expected": expected if extra is None else expected + extra,
+        "background_expected": extra,
+        "e_min": np.asarray(observation.e_min),
+        "e_max": np.asarray(observation.e_max),
+        "energy_range": (
+            float(observation.energy_edges[0]),
+            float(observation.energy_edges[-1]),
+        ),
+    }
 
 
 def data_result(session) -> FakeResult:
@@ -413,14 +420,7 @@ def data_result(session) -> FakeResult:
         extra = source_background_counts(observation, float(observation.exposure))
     return FakeResult(
         counts=np.asarray(observation.counts, dtype=np.float64)[None, :],
-        expected=expected if extra is None else expected + extra,
-        background_expected=extra,
-        e_min=np.asarray(observation.e_min),
-        e_max=np.asarray(observation.e_max),
-        energy_range=(
-            float(observation.energy_edges[0]),
-            float(observation.energy_edges[-1]),
-        ),
+        **_spectrum_fields(observation, expected, extra),
         exposure=float(observation.exposure),
         counting_statistics=True,
         expression=canonical_expression(model),
