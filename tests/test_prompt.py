@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -149,7 +150,11 @@ exit
     header, table = header_and_data(tmp_path / "3c.fak")
     assert header["FKSRC001"] == "TBabs*(powerlaw+gaussian)"
     assert header["FKRSP001"] == "3c273.rmf" and header["FKARF001"] == "3c273.arf"
-    assert (header["RESPFILE"], header["ANCRFILE"]) == ("3c273.rmf", "3c273.arf")
+    # Links are written as seen from the fake's folder, so readers find them.
+    for key, name in (("RESPFILE", "3c273.rmf"), ("ANCRFILE", "3c273.arf")):
+        assert (
+            linked(tmp_path / "3c.fak", header[key]) == (data.parent / name).resolve()
+        )
     assert header["BACKFILE"] == "3c_bkg.fak" and header["EXPOSURE"] == 40000.0
     assert "specdsl parameter gaussian_1.norm = 1e-05" in str(header["HISTORY"])
     assert table["COUNTS"].sum() > 1000
@@ -460,9 +465,14 @@ def test_plot_shows_a_spectrum_read_with_data(tmp_path, shared_data):
 XSPEC_ONLY = {"HDUVERS1"}
 OURS_ONLY = {"HDUCLAS2", "HDUCLAS3", "HDUCLAS4", "HDUVERS", "FILTER"}
 SAME = (
-    "HDUCLASS HDUCLAS1 TELESCOP INSTRUME CHANTYPE RESPFILE ANCRFILE FKRSP001 FKARF001"
+    "HDUCLASS HDUCLAS1 TELESCOP INSTRUME CHANTYPE FKRSP001 FKARF001"
     " EXPOSURE TLMIN1 TLMAX1 DETCHANS POISSERR AREASCAL BACKSCAL"
 ).split()
+
+
+def linked(spectrum: Path, link: str) -> Path:
+    """The file a link in ``spectrum``'s header names, found as readers find it."""
+    return (spectrum.parent / link).resolve()
 
 
 def value_keys(header) -> set[str]:
@@ -518,6 +528,9 @@ def test_fakeit_file_matches_xspecs_key_by_key(tmp_path, shared_data):
         assert value_keys(xspec) - value_keys(ours) == XSPEC_ONLY
         assert value_keys(ours) - value_keys(xspec) == OURS_ONLY
         assert {k: ours[k] for k in SAME} == {k: xspec[k] for k in SAME}
+        # XSPEC's fakes lie beside their response; ours name it from tmp_path.
+        for key in ("RESPFILE", "ANCRFILE"):
+            assert linked(tmp_path / name, ours[key]) == (folder / xspec[key]).resolve()
         assert ours["FKSRC001"] == "TBabs*powerlaw"  # XSPEC: phabs*zphabs*zpowerlw
         # Links absent in XSPEC are blank; ours say 'none' (see specdsl.output.pha).
         assert (ours["BACKFILE"], ours["CORRFILE"]) == ("none", "none")

@@ -79,7 +79,7 @@ def test_type1_round_trip_is_bit_identical(tmp_path):
     np.testing.assert_array_equal(data["CHANNEL"], CHANNELS)
     assert (header["TLMIN1"], header["TLMAX1"], header["DETCHANS"]) == (1, 1024, 1024)
     assert header["EXPOSURE"] == 40000.0
-    assert header["RESPFILE"] == "aciss_aimpt_cy15.rmf"  # base name only
+    assert header["RESPFILE"] == "aciss_aimpt_cy15.rmf"  # no such file: its name
     assert header["ANCRFILE"] == "aciss_aimpt_cy15.arf"
     assert header["BACKFILE"] == header["CORRFILE"] == "none"
     classes = [header[f"HDUCLAS{i}"] for i in "S1234"]
@@ -88,6 +88,28 @@ def test_type1_round_trip_is_bit_identical(tmp_path):
     assert header["POISSERR"] is True
     assert primary["CREATOR"].startswith("specdsl ")
     assert primary["DATE"][:4].isdigit()
+
+
+def test_links_are_written_as_seen_from_the_spectrum(tmp_path):
+    beside, below = tmp_path / "out" / "a.rmf", tmp_path / "resp" / "b.arf"
+    deep = tmp_path.joinpath(*["a_long_folder_name"] * 8, "c.rmf")
+    for path in (beside, below, deep):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    path = write_pha(
+        tmp_path / "out" / "src.pha",
+        poisson_counts(1024),
+        channels=CHANNELS,
+        exposure=1.0,
+        respfile=beside,
+        ancrfile=below,
+        backfile=deep,
+    )
+
+    _, header, _ = read_spectrum(path)
+    assert header["RESPFILE"] == "a.rmf"
+    assert header["ANCRFILE"] == "../resp/b.arf"
+    assert header["BACKFILE"] == "c.rmf"  # no path fits in a FITS string
 
 
 def test_whole_number_floats_are_written_as_integers(tmp_path):

@@ -30,8 +30,9 @@ Limits:
   in type II. A 1-D array of length n_spectra is read as per spectrum, so when a
   type-II stack has as many spectra as channels, per-channel values must be given
   as ``(n_spectra, n_channels)``. Scales whose values are all equal become keywords.
-- Links keep only the base name, so readers look beside the PHA file. A response
-  kept elsewhere is not found unless the caller copies or links it there.
+- Links are written as seen from the PHA file's folder (readers resolve them
+  there): the base name for a file beside it, else a relative or absolute path
+  that fits in 68 characters. A longer one falls back to the base name.
 - Type II repeats ``CHANNEL`` in every row, as XSPEC does, because Sherpa recognises
   type II by a 2-D CHANNEL column. It is int16 (``I``) when every channel fits,
   so it adds half the size of the int32 counts rather than doubling the file.
@@ -164,9 +165,9 @@ def write_pha(
             ``(n_channels,)`` array (a column, unless all values are equal). For
             type II also ``(n_spectra,)`` (per spectrum) or
             ``(n_spectra, n_channels)`` arrays.
-        respfile, ancrfile, backfile, corrfile: Linked files. Only their base names
-            are written, so readers look for them beside the PHA file. An absent link
-            is written as ``'none'``.
+        respfile, ancrfile, backfile, corrfile: Linked files, written as seen from
+            the PHA file's folder (base name beside it, else a relative or
+            absolute path). An absent link is written as ``'none'``.
         parameters: Parameter name, e.g. ``'powerlaw_1.PhoIndex'``, mapped to the
             value each spectrum was simulated from. Type II gets one
             ``(n_spectra,)`` column per name, with the dotted name as the column
@@ -192,12 +193,15 @@ def write_pha(
         grouping=grouping,
         quality=quality,
         scales={"BACKSCAL": backscal, "AREASCAL": areascal, "CORRSCAL": corrscal},
-        links={
-            "RESPFILE": respfile,
-            "ANCRFILE": ancrfile,
-            "BACKFILE": backfile,
-            "CORRFILE": corrfile,
-        },
+        links=_links_from(
+            target,
+            {
+                "RESPFILE": respfile,
+                "ANCRFILE": ancrfile,
+                "BACKFILE": backfile,
+                "CORRFILE": corrfile,
+            },
+        ),
         parameters=parameters,
         history=history,
     )
@@ -259,10 +263,13 @@ class SpectrumTableWriter:
                 ("corrscal", 0.0),
             )
         }
-        links = {
-            key.upper(): header.pop(key, None)
-            for key in ("respfile", "ancrfile", "backfile", "corrfile")
-        }
+        links = _links_from(
+            self.target,
+            {
+                key.upper(): header.pop(key, None)
+                for key in ("respfile", "ancrfile", "backfile", "corrfile")
+            },
+        )
         self.table, example_sources = _spectrum_hdu(
             example,
             channels=self.channels,
@@ -695,7 +702,8 @@ def _fill_header(header, chans, values, poisserr, flags, per_row, links, extra):
         header[key] = (extra.pop(key), comment)
     header["DATE"] = (_now(), "file creation date (UTC)")
     for key, value in links.items():
-        header[key] = (_link(key, value), "associated file")
+        text = _link(key, value)
+        header[key] = (text, "associated file") if len(text) <= 40 else text
     _scale_keywords(header, per_row)
     header[f"TLMIN{channel_column}"] = (int(chans[0]), "lowest legal channel number")
     header[f"TLMAX{channel_column}"] = (int(chans[-1]), "highest legal channel number")
@@ -724,11 +732,43 @@ def _scale_keywords(header, per_row) -> None:
             header[key] = (value, comments[key])
 
 
+def _links_from(target: Path, links: dict) -> dict:
+    """Each linked file as readers find it from the written file (see `_link_text`)."""
+    return {key: _link_text(target, value) for key, value in links.items()}
+
+
+def _link_text(target: Path, value) -> str | None:
+    """A linked file's name as seen from ``target``'s folder.
+
+    Its base name when it lies beside the target (or was given as a bare
+    name), otherwise its path relative to that folder, or its absolute path,
+    whichever fits in a FITS string value (68 characters); readers (XSPEC,
+    Sherpa, jaxspec, specdsl) resolve a link from the spectrum's folder.
+    """
+    if value is None:
+        return None
+    path = Path(os.fspath(value))
+    if path.parent == Path(".") or not path.exists():
+        return path.name or os.fspath(value)
+
+    folder = target.parent.resolve()
+    if path.resolve().parent == folder:
+        return path.name
+    relative = os.path.relpath(path.resolve(), folder)
+    for text in (relative, str(path.resolve())):
+        if len(text) <= _FITS_STRING:
+            return text
+    return path.name
+
+
+_FITS_STRING = 68
+
+
 def _link(key: str, value) -> str:
-    """The base name of a linked file, or 'none'."""
+    """A linked file's keyword value, or 'none'."""
     if value is None:
         return "none"
-    name = Path(os.fspath(value)).name
+    name = os.fspath(value)
     if not name or not name.isascii() or not name.isprintable():
         raise ParameterError(f"{key.lower()} {value!r} is not a usable file name")
     return name

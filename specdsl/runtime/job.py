@@ -370,8 +370,8 @@ class FakeitJob:
             "exposure": folded.exposure,
             "keywords": self._keywords(obs),
             "poisserr": self.counting_statistics,
-            "respfile": _name(obs.rmf_path),
-            "ancrfile": _name(obs.arf_path),
+            "respfile": obs.rmf_path,
+            "ancrfile": obs.arf_path,
             "backscal": obs.backscal,
             "areascal": obs.areascal,
         }
