@@ -175,6 +175,8 @@ def stages(count: int, repeat: int) -> dict:
     flux = jax.jit(jax.vmap(model.function, in_axes=(0, None, None)))
     jax_values = {k: jax.numpy.asarray(v) for k, v in values.items()}
     expected, _ = folded.collect(folded.submit(values, 0))
+    by_group = FoldedModel(model, observation, grouped=True)
+    grouped, _ = by_group.collect(by_group.submit(values, 0))
 
     def simulate():
         blocks = Simulator(folded, 1).blocks(
@@ -187,6 +189,10 @@ def stages(count: int, repeat: int) -> dict:
         "model (float64, vmapped)": best(
             lambda: flux(jax_values, edges, constants).block_until_ready(), repeat
         ),
+        "model (float32, not used: see float32 error)": best(
+            lambda: flux(*_single(jax_values, edges, constants)).block_until_ready(),
+            repeat,
+        ),
         "model + fold": best(lambda: folded.collect(folded.submit(values, 0)), repeat),
         "poisson (numpy, threads)": best(
             lambda: poisson_counts(1, 0, expected), repeat
@@ -194,13 +200,33 @@ def stages(count: int, repeat: int) -> dict:
         "poisson (numpy, 1 thread)": best(
             lambda: poisson_counts(1, 0, expected, threads=1), repeat
         ),
+        "poisson grouped (114 groups, 1 thread)": best(
+            lambda: poisson_counts(1, 0, grouped, threads=1), repeat
+        ),
+        "poisson grouped (114 groups, 2 threads)": best(
+            lambda: poisson_counts(1, 0, grouped, threads=2), repeat
+        ),
         "simulate (pipelined)": best(simulate, repeat),
         "expected counts > 0": float(np.mean(expected > 0)),
     }
 
 
+def _single(*trees):
+    """Floating-point leaves of the trees cast to float32."""
+    import jax
+    import jax.numpy as jnp
+
+    def cast(leaf):
+        leaf = jnp.asarray(leaf)
+        floating = jnp.issubdtype(leaf.dtype, jnp.floating)
+        return leaf.astype(jnp.float32) if floating else leaf
+
+    return jax.tree_util.tree_map(cast, trees)
+
+
 def float32_error(count: int = 200) -> dict:
     """The float32 fold against a float64 fold of the same flux."""
+    import jax
     import numpy as np
 
     import specdsl
@@ -217,7 +243,18 @@ def float32_error(count: int = 200) -> dict:
     counted = double > 1e-3
     relative = np.abs(single[counted] / double[counted] - 1)
     in_sigma = np.abs(single - double)[counted] / np.sqrt(double[counted])
+
+    # The model itself in float32: why it stays float64.
+    flux = jax.jit(jax.vmap(model.function, in_axes=(0, None, None)))
+    grid = (values, ours.edges, ours.constants)
+    exact = np.asarray(flux(*grid))
+    rough = np.asarray(flux(*_single(*grid)), dtype=np.float64)
+    shown = exact > 1e-8 * exact.max(axis=1, keepdims=True)
+    model_error = np.abs(rough[shown] / exact[shown] - 1)
     return {
+        "model in float32: max relative (flux > 1e-8 of peak)": float(
+            model_error.max()
+        ),
         "max relative (mu > 1e-3)": float(relative.max()),
         "median relative": float(np.median(relative)),
         "max |difference| / sqrt(mu)": float(in_sigma.max()),

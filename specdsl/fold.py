@@ -87,7 +87,7 @@ class FoldedModel:
         self.grouped = grouped
         self.exposure = float(observation.exposure if exposure is None else exposure)
 
-        self.edges = jnp.asarray(observation.energy_edges)
+        self.edges = jax.device_put(np.asarray(observation.energy_edges, np.float64))
         self.constants = model.prepare(observation.energy_edges)
         matrix = self._response_matrix()
         self.n_bins = int(matrix.shape[1])
@@ -162,12 +162,14 @@ class FoldedModel:
         area = np.asarray(obs.effective_area, dtype=np.float64) * self.exposure
         if hasattr(obs.redistribution, "csr"):
             return _sparse_response(obs, area, self.grouped)
-        matrix = np.asarray(obs.redistribution, dtype=np.float64) * area[:, None]
-        matrix = matrix * np.broadcast_to(
+        # In place: each new 68 MB PN matrix costs ~0.1 s in page faults alone.
+        matrix = np.array(obs.redistribution, dtype=np.float64)
+        matrix *= area[:, None]
+        matrix *= np.broadcast_to(
             np.asarray(obs.areascal, np.float64), matrix.shape[1:]
         )
         if self.grouped:
-            matrix = matrix @ np.asarray(obs.group_matrix(), dtype=np.float64).T
+            matrix = obs.sum_groups(matrix)
         return matrix
 
     def submit(self, values: dict, first: int) -> list:
@@ -250,31 +252,9 @@ def _sparse_response(obs, area: np.ndarray, grouped: bool):
     structure = (csr.indices.copy(), csr.indptr.copy())
     matrix = sparse.csr_array((data, *structure), shape=csr.shape)
     if grouped:
-        matrix = matrix @ _sparse_groups(obs)
+        matrix = matrix @ obs.group_sparse().T
     matrix.eliminate_zeros()
     return matrix
-
-
-def _sparse_groups(obs):
-    """(channels, groups) 0/1 CSR array: the transpose of ``obs.group_matrix()``.
-
-    Built sparse because the dense group matrix of a 32768-channel spectrum
-    takes gigabytes. Known limitation: repeats the rule of
-    Observation.group_matrix (GROUPING groups, bad QUALITY left out, empty
-    groups dropped); tests/test_large_responses.py checks that they agree.
-    """
-    from scipy import sparse
-
-    from specdsl.response.observation import group_ids
-
-    n = obs.n_channels
-    group_id = group_ids(obs.grouping, n)
-    good = np.ones(n, bool) if obs.quality is None else obs.quality == 0
-    kept, group = np.unique(group_id[good], return_inverse=True)
-    ones = np.ones(group.size, dtype=np.float64)
-    return sparse.csr_array(
-        (ones, (np.flatnonzero(good), group.reshape(-1))), shape=(n, kept.size)
-    )
 
 
 def _is_sparse(matrix) -> bool:

@@ -54,7 +54,7 @@ class Model:
         """Grid-only constants of the components that have them (once per grid)."""
         edges = np.asarray(edges, dtype=np.float64)
         return {
-            key: jax.tree_util.tree_map(jnp.asarray, spec.prepare(edges))
+            key: jax.tree_util.tree_map(_on_device, spec.prepare(edges))
             for key, spec in self._lowered.constants.items()
         }
 
@@ -145,3 +145,8 @@ def compile(expression, library: Library = LIBRARY, links=None) -> Model:  # noq
         return Model(resolve(tree, text, library, links))
     except RecursionError:
         raise too_deep(text) from None
+
+
+def _on_device(value):
+    """A grid constant as a JAX array (device_put: jnp.asarray compiles a copy)."""
+    return jax.device_put(np.asarray(value))

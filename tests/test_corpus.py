@@ -32,8 +32,11 @@ def test_compiles_or_names_the_missing_component(expression, source):
         assert missing, f"{expression!r} ({source}) failed for another reason: {error}"
         assert "is not available in specdsl" in error.message
         assert missing.group(1) not in LIBRARY
-        assert expression[error.position:].lower().startswith(
-            expression[error.position:error.position + 2].lower())
+        assert (
+            expression[error.position :]
+            .lower()
+            .startswith(expression[error.position : error.position + 2].lower())
+        )
         return
 
     assert model.parameters, expression
@@ -45,14 +48,18 @@ def test_compiles_or_names_the_missing_component(expression, source):
         ("wabs*pow+gauss", ["wabs", "powerlaw", "gaussian"]),
         ("tbabs*(bb+brems)", ["TBabs", "bbody", "bremss"]),
         ("wa(phabs(po)+ga)", ["wabs", "phabs", "powerlaw", "gaussian"]),
-        ("const*TBabs*Tbabs*cflux*powerlaw", ["constant", "TBabs", "TBabs", "cflux",
-                                             "powerlaw"]),
+        (
+            "const*TBabs*Tbabs*cflux*powerlaw",
+            ["constant", "TBabs", "TBabs", "cflux", "powerlaw"],
+        ),
         ("phabs*wa(po)", ["phabs", "wabs", "powerlaw"]),
         ("tbabs*(bbodyrad + powerlaw)", ["TBabs", "bbodyrad", "powerlaw"]),
     ],
 )
 def test_components_are_the_ones_xspec_uses(expression, components):
-    found = [LIBRARY.find(node.name)[1] for node in specdsl.nodes.components(
-        specdsl.parse(expression))]
+    found = [
+        LIBRARY.find(node.name)[1]
+        for node in specdsl.nodes.components(specdsl.parse(expression))
+    ]
 
     assert found == components

@@ -8,6 +8,7 @@ from scipy import integrate
 
 import specdsl
 from specdsl.errors import ParameterError
+from specdsl.runtime import fakeit as fakeit_module
 
 MODEL = "tbabs*(powerlaw+bbodyrad)"
 ONE_SET = {
@@ -17,8 +18,6 @@ ONE_SET = {
     "bbodyrad_1.kT": 0.4,
     "bbodyrad_1.norm": 5.0,
 }
-
-
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +36,26 @@ def test_tutorial_job_shape_and_type(pn, model):
     assert spectra.shape == (10_000, 4096)
     assert spectra.dtype == np.int32
     assert spectra.min() >= 0 and spectra.sum() > 0
+
+
+def test_fakeit_binds_an_observation_and_model_once(pn, model, monkeypatch):
+    built = []
+    bind = fakeit_module.FoldedModel
+    monkeypatch.setattr(fakeit_module, "_last_fold", [])
+    monkeypatch.setattr(
+        fakeit_module, "FoldedModel", lambda *a, **k: built.append(a) or bind(*a, **k)
+    )
+
+    first = specdsl.fakeit(pn, model, ONE_SET, seed=3)
+    again = specdsl.fakeit(pn, model, ONE_SET, seed=3)
+    assert len(built) == 1
+    np.testing.assert_array_equal(first, again)
+
+    specdsl.fakeit(pn, model, ONE_SET, seed=3, grouped=True)
+    specdsl.fakeit(pn, model, ONE_SET, seed=3, exposure=100.0)
+    other = specdsl.Observation.from_pha(pn.spectrum_path)
+    specdsl.fakeit(other, model, ONE_SET, seed=3)
+    assert len(built) == 4 and built[-1][1] is other
 
 
 def test_same_seed_same_counts_whatever_the_batch_size(pn, model):

@@ -151,15 +151,24 @@ def test_sparse_response_product_has_the_dense_elements(acis_pair, model):
     assert layout.rows == BlockLayout.from_matrix(dense, 64).rows
 
 
-def test_sparse_grouping_is_the_observation_group_matrix(acis_pair):
-    dense_obs, _ = acis_pair
-    quality = np.zeros(dense_obs.n_channels, dtype=np.int64)
+@pytest.mark.parametrize("held", ["dense", "sparse"])
+def test_grouped_response_sums_the_good_channels_of_each_group(acis_pair, model, held):
+    obs = acis_pair[held == "sparse"]
+    quality = np.zeros(obs.n_channels, dtype=np.int64)
     quality[[0, 5, 500, 1023]] = 2
-    obs = dataclasses.replace(dense_obs, quality=quality)
+    obs = dataclasses.replace(obs, quality=quality)
 
-    groups = fold._sparse_groups(obs).toarray()
-    np.testing.assert_array_equal(groups, obs.group_matrix().T)
-    assert 1 < groups.shape[1] < obs.n_channels
+    full = np.asarray(FoldedModel(model, obs).response, np.float64)
+    grouped = np.asarray(FoldedModel(model, obs, grouped=True).response)
+
+    starts = np.flatnonzero(obs.grouping != -1)
+    sums = [
+        full[:, a:b][:, quality[a:b] == 0].sum(axis=1)
+        for a, b in zip(starts, [*starts[1:], obs.n_channels], strict=True)
+        if (quality[a:b] == 0).any()
+    ]
+    assert 1 < grouped.shape[1] == len(sums) < obs.n_channels
+    np.testing.assert_allclose(grouped, np.stack(sums, axis=1), rtol=1e-5, atol=1e-3)
 
 
 def test_stacked_blocks_rebuild_the_matrix(acis_pair, model):

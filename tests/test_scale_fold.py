@@ -6,12 +6,11 @@ from conftest import tutorial_parameters as tutorial_values
 
 import specdsl
 from specdsl.fold import BlockLayout, FoldedModel
+from specdsl.runtime import sampling
 from specdsl.runtime.fakeit import Simulator
 from specdsl.runtime.sampling import poisson_counts, spectrum_generator
 
 MODEL = "tbabs*(powerlaw+bbodyrad)"
-
-
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +113,17 @@ def test_each_spectrum_draws_from_its_own_indexed_stream():
         np.testing.assert_array_equal(counts[row], alone)
     assert (counts[:, :5] == 0).all()
     np.testing.assert_array_equal(poisson_counts(11, 100, expected, threads=1), counts)
+
+
+def test_short_rows_are_drawn_in_one_thread(monkeypatch):
+    monkeypatch.delenv("SPECDSL_THREADS", raising=False)
+    monkeypatch.setattr(sampling.os, "cpu_count", lambda: 4)
+
+    assert sampling._threads(None, 10_000, 114) == 1  # the PN groups
+    assert sampling._threads(None, 10_000, 3343) == 4  # the PN channels
+    assert sampling._threads(2, 10_000, 114) == 2  # asked for
+    monkeypatch.setenv("SPECDSL_THREADS", "3")
+    assert sampling._threads(None, 10_000, 114) == 3
 
 
 def test_zero_expectation_consumes_no_random_numbers():

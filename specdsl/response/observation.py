@@ -209,17 +209,40 @@ class Observation:
         left with no good channel are dropped. Without GROUPING every good channel
         is its own group.
         """
+        return self.group_sparse().toarray()
+
+    def group_sparse(self):
+        """`group_matrix` as a scipy CSR array, for large channel counts.
+
+        A dense one takes gigabytes for a 32768-channel grating spectrum.
+        """
+        from scipy import sparse
+
+        good, row, n_groups = self._groups()
+        ones = np.ones(row.size, dtype=np.float64)
+        return sparse.csr_array((ones, (row, good)), shape=(n_groups, self.n_channels))
+
+    def sum_groups(self, matrix: np.ndarray) -> np.ndarray:
+        """``matrix @ group_matrix().T``: the columns of each group summed.
+
+        A thousandth of the adds of the matrix product on the 4096 PN channels.
+        """
+        good, row, _ = self._groups()
+        starts = np.flatnonzero(np.diff(row, prepend=-1))
+        if good.size < matrix.shape[1]:
+            matrix = matrix[:, good]
+        return np.add.reduceat(matrix, starts, axis=1)
+
+    def _groups(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Good channels, their group (rising from 0) and the number of groups."""
         group_id = group_ids(self.grouping, self.n_channels)
         good = (
             np.ones(self.n_channels, bool)
             if self.quality is None
             else self.quality == 0
         )
-
         kept, row = np.unique(group_id[good], return_inverse=True)
-        matrix = np.zeros((kept.size, self.n_channels), dtype=np.float64)
-        matrix[row, np.flatnonzero(good)] = 1.0
-        return matrix
+        return np.flatnonzero(good), row.reshape(-1), kept.size
 
 
 _ARRAY_FIELDS = (

@@ -168,11 +168,29 @@ def fakeit_for_multiple_parameters(
 
 
 def _fold(model, observation, grouped, exposure, devices=None) -> FoldedModel:
+    """The model bound to the observation; the last binding is reused.
+
+    Binding forms the response product (0.1 s on the XMM PN response), so a
+    script that calls fakeit again on the same observation and model (as
+    jaxspec users call fakeit_for_multiple_parameters) does it once. Models
+    and observations compare by identity, and an Observation is frozen.
+    """
     if isinstance(model, str):
         model = _compiled_model(model)
-    return FoldedModel(
+    devices = None if devices is None else tuple(devices)
+    key = (model, observation, bool(grouped), exposure, devices)
+    if _last_fold and _last_fold[0] == key:
+        return _last_fold[1]
+
+    folded = FoldedModel(
         model, observation, grouped=grouped, exposure=exposure, devices=devices
     )
+    _last_fold[:] = [key, folded]
+    return folded
+
+
+# [key, FoldedModel] of the last call: one binding is kept alive, no more.
+_last_fold: list = []
 
 
 @functools.lru_cache(maxsize=32)

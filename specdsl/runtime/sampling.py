@@ -25,6 +25,7 @@ from specdsl.errors import ParameterError
 
 _MAX_COUNTS = 2.0**31 - 1
 _MASK64 = (1 << 64) - 1
+_LONG_ROW = 512  # bins per spectrum from which threads pay (benchmarks/scale.py)
 _local = threading.local()
 _pools: dict[int, ThreadPoolExecutor] = {}
 
@@ -53,7 +54,7 @@ def poisson_counts(
     expected = np.asarray(expected)
     counts = np.empty(expected.shape, dtype=np.int32) if out is None else out
     key = stream_key(seed)
-    workers = _threads(threads, len(expected))
+    workers = _threads(threads, *expected.shape)
     if workers == 1:
         _draw_rows(key, first_index, expected, counts, 0, len(expected))
         return counts
@@ -94,9 +95,16 @@ def _thread_generator(key):
     return cached
 
 
-def _threads(threads: int | None, rows: int) -> int:
+def _threads(threads: int | None, rows: int, width: int = _LONG_ROW) -> int:
+    """Threads for ``rows`` spectra of ``width`` bins (short rows: one thread).
+
+    Each row holds the GIL for a few microseconds (re-pointing the generator,
+    numpy's argument checks): for short rows two threads spend their time
+    waiting for it, and ran twice as slow as one on the 114 PN groups.
+    """
     if threads is None:
-        threads = int(os.environ.get("SPECDSL_THREADS", 0)) or os.cpu_count() or 1
+        threads = int(os.environ.get("SPECDSL_THREADS", 0))
+        threads = threads or (os.cpu_count() or 1 if width >= _LONG_ROW else 1)
     return max(1, min(threads, rows // 8 or 1))
 
 
