@@ -28,9 +28,9 @@ and by at most 0.0012 sigma of the Poisson noise (benchmarks/scale.py prints
 it; tests/test_scale_fold.py holds it under 1e-5).
 
 On the 2-core benchmark machine the block-sparse product of 10^4 PN spectra
-took 1.06 s, against 3.1 s for numpy's dense float32 product, 4.2 s for JAX's
-and 4.6 s for scipy's CSR product: it is the machine's bound, and the model
-evaluation (5.7 s), not the fold (0.3 s), dominates a job.
+took 0.30 s, against 0.93 s for numpy's dense float32 product, 1.08 s for JAX's
+and 3.6 s for scipy's CSR product; the model evaluation took 0.32 s and the
+Poisson draws 1.1 s (benchmarks/scale.py).
 
 Reproducible whatever the batching: one compiled call always takes a *window*
 of ``rows_per_device`` spectra per local device (``shard_map`` over a one-axis
@@ -162,12 +162,17 @@ class FoldedModel:
         area = np.asarray(obs.effective_area, dtype=np.float64) * self.exposure
         if hasattr(obs.redistribution, "csr"):
             return _sparse_response(obs, area, self.grouped)
-        # In place: each new 68 MB PN matrix costs ~0.1 s in page faults alone.
+        areascal = np.asarray(obs.areascal, np.float64)
+        if self.grouped and areascal.ndim == 0:
+            # Summed first, scaled after: no copy of the full matrix, whose
+            # first touch alone took 0.1-0.3 s on the 68 MB PN matrix.
+            matrix = obs.sum_groups(np.asarray(obs.redistribution, np.float64))
+            matrix *= (area * areascal)[:, None]
+            return matrix
+
         matrix = np.array(obs.redistribution, dtype=np.float64)
         matrix *= area[:, None]
-        matrix *= np.broadcast_to(
-            np.asarray(obs.areascal, np.float64), matrix.shape[1:]
-        )
+        matrix *= np.broadcast_to(areascal, matrix.shape[1:])
         if self.grouped:
             matrix = obs.sum_groups(matrix)
         return matrix

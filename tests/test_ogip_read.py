@@ -592,6 +592,25 @@ def test_group_matrix_rules():
     np.testing.assert_array_equal(groups[2, 4:8], [1, 0, 0, 0])  # bad channel left out
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_sum_groups_is_the_group_matrix_product(seed):
+    rng = np.random.default_rng(seed)
+    grouping = rng.choice([1, -1, -1, 0], 1024)
+    quality = rng.choice([0, 0, 0, 2, 5], 1024)
+    quality[100:140] = 1  # whole groups bad
+    obs = dataclasses.replace(Observation.default(), grouping=grouping, quality=quality)
+    matrix = rng.random((50, 1024))
+
+    summed = obs.sum_groups(matrix)
+    np.testing.assert_allclose(summed, matrix @ obs.group_matrix().T, rtol=1e-12)
+    assert summed.shape[1] == obs.group_sparse().shape[0]
+
+
+def test_sum_groups_with_every_channel_bad_is_empty():
+    obs = dataclasses.replace(Observation.default(), quality=np.ones(1024, int))
+    assert obs.sum_groups(np.ones((3, 1024))).shape == (3, 0)
+
+
 def test_group_matrix_without_grouping_is_identity():
     groups = Observation.default().group_matrix()
     np.testing.assert_array_equal(groups, np.eye(1024))
