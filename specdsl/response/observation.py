@@ -230,11 +230,7 @@ class Observation:
         adds of the matrix product on the 4096 PN channels.
         """
         group_id = group_ids(self.grouping, self.n_channels)
-        good = (
-            np.ones(self.n_channels, bool)
-            if self.quality is None
-            else self.quality == 0
-        )
+        good = self._good_channels()
         if not good.any():
             return np.zeros((matrix.shape[0], 0), dtype=matrix.dtype)
 
@@ -249,13 +245,15 @@ class Observation:
     def _groups(self) -> tuple[np.ndarray, np.ndarray, int]:
         """Good channels, their group (rising from 0) and the number of groups."""
         group_id = group_ids(self.grouping, self.n_channels)
-        good = (
-            np.ones(self.n_channels, bool)
-            if self.quality is None
-            else self.quality == 0
-        )
+        good = self._good_channels()
         kept, row = np.unique(group_id[good], return_inverse=True)
         return np.flatnonzero(good), row.reshape(-1), kept.size
+
+    def _good_channels(self) -> np.ndarray:
+        """Channels with QUALITY 0 (all of them without a QUALITY column)."""
+        if self.quality is None:
+            return np.ones(self.n_channels, bool)
+        return np.asarray(self.quality) == 0
 
 
 _ARRAY_FIELDS = (

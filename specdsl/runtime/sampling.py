@@ -104,7 +104,8 @@ def _threads(threads: int | None, rows: int, width: int = _LONG_ROW) -> int:
     """
     if threads is None:
         threads = int(os.environ.get("SPECDSL_THREADS", 0))
-        threads = threads or (os.cpu_count() or 1 if width >= _LONG_ROW else 1)
+        if not threads:
+            threads = (os.cpu_count() or 1) if width >= _LONG_ROW else 1
     return max(1, min(threads, rows // 8 or 1))
 
 
