@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,3 +39,16 @@ def tutorial_parameters(count: int, seed: int = 0) -> dict:
         "bbodyrad_1.kT": rng.uniform(0.1, 3.0, count),
         "bbodyrad_1.norm": rng.exponential(10**-3, count),
     }
+
+
+def prompt_process(folder, script: str, env=None) -> subprocess.CompletedProcess:
+    """``specdsl fakeit`` run in ``folder`` with ``script`` on its standard input."""
+    return subprocess.run(
+        [sys.executable, "-m", "specdsl.cli", "fakeit"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env=env,
+        timeout=300,
+    )

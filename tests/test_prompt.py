@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+from conftest import prompt_process
 from rich.console import Console
 
 from specdsl.prompt import run_prompt
@@ -90,15 +91,7 @@ show data
 show parameters
 exit
 """
-    done = subprocess.run(
-        [sys.executable, "-m", "specdsl.cli", "fakeit"],
-        input=script,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=child_environment(tmp_path),
-        timeout=300,
-    )
+    done = prompt_process(tmp_path, script, env=child_environment(tmp_path))
     screen = done.stdout
     assert done.returncode == 0, screen + done.stderr
 
@@ -809,14 +802,7 @@ def test_a_script_never_replaces_real_data(tmp_path, shared_data):
             "",
         ]
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "specdsl.cli", "fakeit"],
-        input=script,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
+    result = prompt_process(tmp_path, script)
 
     screen = result.stdout + result.stderr
     assert "is not a fake spectrum" in screen and "mydata.pi" in screen

@@ -4,13 +4,12 @@ edges, ``extend low|high`` and ``reset``; errors, ``save`` and Tab completion.""
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 from astropy.io import fits
+from conftest import prompt_process
 from rich.console import Console
 
 from specdsl.errors import OGIPError, ParameterError
@@ -351,14 +350,7 @@ file.fak
 energies reset
 exit
 """
-    done = subprocess.run(
-        [sys.executable, "-m", "specdsl.cli", "fakeit"],
-        input=script,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
+    done = prompt_process(tmp_path, script)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "model energies: 0.5 2 15 log 8 30 lin (45 bins" in done.stdout
 
