@@ -1,6 +1,7 @@
 """Streamed jobs: parts on disk, resuming after a kill, .npy output, tables, designs."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -185,10 +186,29 @@ def test_table_errors_name_the_file_and_column(tmp_path):
         build_source(model, None, table=bad)
     low = tmp_path / "low.csv"
     low.write_text("powerlaw_1.norm\n-1\n")
-    with pytest.raises(ParameterError, match="below its hard limit"):
+    message = r"low.csv, column powerlaw_1.norm: data row 1 \(spectrum 0\) gets -1, "
+    with pytest.raises(ParameterError, match=message + "below the hard limit 0"):
         build_source(model, None, table=low)
     with pytest.raises(ParameterError, match="only 1 rows"):
         build_source(model, 5, table=low)
+
+
+def test_a_distribution_past_a_hard_limit_names_the_param_and_spectrum():
+    model = specdsl.compile(MODEL)
+    source = build_source(model, 100, ["powerlaw_1.PhoIndex=uniform(-5, 1)"], seed=3)
+    messages = []
+    for first in range(0, 100, 10):
+        try:
+            source(first, first + 10)
+        except ParameterError as error:
+            messages.append((first, str(error)))
+
+    assert len(messages) > 5  # a third of the draws fall below -3
+    for first, message in messages:
+        index = int(re.search(r"spectrum (\d+) gets", message).group(1))
+        assert first <= index < first + 10
+        assert message.startswith("--param powerlaw_1.PhoIndex=uniform(-5, 1): ")
+        assert "below the hard limit -3 of powerlaw_1.PhoIndex" in message
 
 
 @pytest.mark.parametrize("design", ["sobol", "lhs"])

@@ -34,12 +34,22 @@ class ParameterSource:
     """Every model parameter's values for spectra ``first .. stop - 1``."""
 
     def __init__(
-        self, model, count, *, distributions=None, table=None, seed=0, design="random"
+        self,
+        model,
+        count,
+        *,
+        distributions=None,
+        table=None,
+        seed=0,
+        design="random",
+        origins=None,
     ):
         self.model = model
         self.seed = seed
         self.table = table or {}
         self.distributions = distributions or {}
+        # Where each parameter's values come from, for errors ('--param ...').
+        self.origins = origins or {}
         self.count = _count(count, self.table)
         self.design = _design(design, self.distributions, self.count, seed, model)
         self._check_table()
@@ -47,6 +57,7 @@ class ParameterSource:
     def __call__(self, first: int, stop: int) -> dict[str, np.ndarray]:
         given = {name: column[first:stop] for name, column in self.table.items()}
         given.update(self._distribution_values(first, stop))
+        self._check_limits(given, first)
         values, _ = _parameters.normalize(self.model.parameters, given)
         size = stop - first
         return {
@@ -70,13 +81,42 @@ class ParameterSource:
     def _check_table(self) -> None:
         """Refuse bad table values (limits, NaN) before any work is done."""
         if self.table:
-            _parameters.normalize(
-                self.model.parameters,
-                {
-                    name: np.asarray(column[: self.count])
-                    for name, column in self.table.items()
-                },
-            )
+            columns = {
+                name: column[: self.count] for name, column in self.table.items()
+            }
+            self._check_limits(columns, 0)
+
+    def _check_limits(self, given: dict, first: int) -> None:
+        """Refuse a NaN or a value past a hard limit, naming where it came from."""
+        specs = {p.name: p.spec for p in self.model.parameters}
+        for name, values in given.items():
+            values = np.asarray(values, dtype=np.float64)
+            if values.ndim != 1:
+                continue
+            problem = _limit_problem(values, specs[name], name)
+            if problem is None:
+                continue
+            row, text = problem
+            where = f"spectrum {first + row}"
+            if name in self.table:
+                where = f"data row {first + row + 1} ({where})"
+            origin = self.origins.get(name, name)
+            raise ParameterError(f"{origin}: {where} gets {text}")
+
+
+def _limit_problem(values: np.ndarray, spec, name: str):
+    """(row, what is wrong) of the first value that is not finite or past a
+    hard limit; None when all are fine."""
+    bad = ~np.isfinite(values) | (values < spec.hard_min) | (values > spec.hard_max)
+    if not bad.any():
+        return None
+    row = int(np.argmax(bad))
+    value = values[row]
+    if not np.isfinite(value):
+        return row, f"{value}, not a finite number"
+    if value < spec.hard_min:
+        return row, f"{value:g}, below the hard limit {spec.hard_min:g} of {name}"
+    return row, f"{value:g}, above the hard limit {spec.hard_max:g} of {name}"
 
 
 def build_source(model, count, params=(), *, seed=0, table=None, design="random"):
@@ -95,7 +135,9 @@ def build_source(model, count, params=(), *, seed=0, table=None, design="random"
             )
         given[key] = item
         distributions[key] = parse_distribution(text, f"--param {name.strip()}")
+    origins = {key: f"--param {item}" for key, item in given.items()}
     columns = read_table(table, model) if table else {}
+    origins.update({key: f"{table}, column {key}" for key in columns})
     clash = set(columns) & set(distributions)
     if clash:
         raise ParameterError(
@@ -108,6 +150,7 @@ def build_source(model, count, params=(), *, seed=0, table=None, design="random"
         table=columns,
         seed=seed,
         design=design,
+        origins=origins,
     )
 
 
