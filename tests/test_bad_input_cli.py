@@ -400,3 +400,17 @@ def test_grouped_without_grouping_says_so(tmp_path, capsys):
 
     assert status == 0 and output.is_file()
     assert "has no GROUPING column: --grouped keeps one group per good" in err
+
+
+@pytest.mark.parametrize(
+    "fmt, name, hint",
+    [("npy", "out.pha", "name it out.npy"), ("pha", "out.npy", "name it out.pha")],
+)
+def test_a_format_its_output_name_contradicts_is_refused(
+    tmp_path, capsys, fmt, name, hint
+):
+    output = tmp_path / name
+    status, err = fakeit(capsys, "-m", "powerlaw", "--format", fmt, "-o", output)
+
+    assert status == 2 and f"--format {fmt} writes" in err and hint in err
+    assert list(tmp_path.iterdir()) == []

@@ -220,9 +220,20 @@ class FakeitJob:
     def _format(self, output: Path) -> str:
         from specdsl.output.stream import FORMATS
 
-        fmt = self.format or ("npy" if output.name.lower().endswith(".npy") else "pha")
+        is_npy = output.name.lower().endswith(".npy")
+        fmt = self.format or ("npy" if is_npy else "pha")
         if fmt not in FORMATS:
             raise ParameterError(f"unknown format {fmt!r}; use {' or '.join(FORMATS)}")
+        if fmt == "npy" and not is_npy:
+            raise ParameterError(
+                f"--format npy writes a numpy array, not what --output "
+                f"{output.name} suggests: name it {output.stem}.npy"
+            )
+        if fmt == "pha" and is_npy:
+            raise ParameterError(
+                f"--format pha writes an OGIP (FITS) spectrum, not a numpy array as "
+                f"--output {output.name} suggests: name it {output.stem}.pha"
+            )
         return fmt
 
     # ------------------------------------------------------------ parts
