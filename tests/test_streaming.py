@@ -82,6 +82,8 @@ def test_existing_parts_need_resume_or_clobber(tmp_path):
     assert again.written == [] and len(again.skipped) == 3
     with pytest.raises(OutputError, match="another job"):
         run_job(tmp_path / "r.pha", part_size=500, resume=True, seed=14)
+    with pytest.raises(OutputError, match=r"not a part of this job \(.* not 400 "):
+        run_job(tmp_path / "r.pha", part_size=400, resume=True)
 
 
 def _cli(output, *extra):

@@ -91,6 +91,12 @@ def is_done(part: Part, fmt: str, job_id: str, n_bins: int) -> bool:
     if not part.path.exists():
         return False
     found = _job_of(part, fmt, n_bins)
+    if found is None:
+        raise OutputError(
+            f"{part.path} is not a part of this job (no specdsl job id, or not "
+            f"{part.rows} spectra of {n_bins} bins); remove it or pass --clobber "
+            "to start again"
+        )
     if found != job_id:
         raise OutputError(
             f"{part.path} was written by another job (job id {found}, this one is "
