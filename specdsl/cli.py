@@ -10,14 +10,15 @@ import sys
 import time
 
 from specdsl.errors import ROW_SPELLINGS, ModelSyntaxError, SpecdslError, respell
-from specdsl.output.temporary import remove_pending
-from specdsl.runtime.interrupt import ask_to_stop, clear
+from specdsl.output.temporary import remove_pending, take_published
+from specdsl.runtime.interrupt import ask_to_stop, clear, deferred, deferring
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``specdsl`` script; returns the exit status."""
     args = _parser().parse_args(argv)
     _terminate_like_interrupt()
+    take_published()
     try:
         return args.run(args)
     except SpecdslError as error:
@@ -25,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         remove_pending()
-        _console(stderr=True).print("[yellow]interrupted: nothing was written[/]")
+        written = take_published()
+        done = f"after writing {written[-1]}" if written else "nothing was written"
+        _console(stderr=True).print(f"[yellow]interrupted: {done}[/]")
         return _interrupted_status()
     finally:
         remove_pending()
@@ -42,7 +45,8 @@ def _terminate_like_interrupt() -> None:
 
     def interrupt(signum, frame):
         ask_to_stop(signum)
-        raise KeyboardInterrupt
+        if not deferring():  # else raised when the step in progress is done
+            raise KeyboardInterrupt
 
     try:
         signal.signal(signal.SIGTERM, interrupt)
@@ -299,14 +303,19 @@ def _run_fakeit(args) -> int:
     try:
         path = job.run(progress=progress)
     except KeyboardInterrupt:
-        remove_pending()
-        kept = len(job.written) + len(job.skipped)
+        removed = remove_pending()
+        written = take_published()
+        kept = len(job.skipped) + sum(
+            not path.name.endswith(".params.npz") for path in written
+        )
+        unfinished = ", the unfinished one removed" if removed else ""
         _console(stderr=True).print(
-            f"[yellow]interrupted: {kept} complete file(s) kept, the unfinished one "
-            "removed; run the same command with --resume to finish[/]"
+            f"[yellow]interrupted: {kept} complete file(s) kept{unfinished}; run "
+            "the same command with --resume to finish[/]"
         )
         return _interrupted_status()
-    _console().print(_summary(job, path, time.perf_counter() - started))
+    with deferred():  # the job is done: a late Ctrl-C waits for the summary
+        _console().print(_summary(job, path, time.perf_counter() - started))
     return 0
 
 

@@ -25,3 +25,59 @@ def test_a_cleared_request_stops_nothing():
 
     interrupt.check()  # no exception
     assert interrupt.clear() is None
+
+
+@pytest.fixture
+def cli_handlers():
+    """The command line's SIGINT/SIGTERM handlers, restored afterwards."""
+    import signal
+
+    from specdsl.cli import _terminate_like_interrupt
+
+    saved = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
+    _terminate_like_interrupt()
+    yield
+    for number, handler in saved.items():
+        signal.signal(number, handler)
+    interrupt.clear()
+
+
+def test_a_signal_during_a_deferred_step_is_raised_when_it_ends(cli_handlers):
+    import os
+    import signal
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupt.deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps.append("after the signal")
+    assert steps == ["after the signal"]
+    assert interrupt.clear() == signal.SIGTERM
+
+
+def test_a_file_renamed_when_the_stop_came_is_whole_and_recorded(
+    cli_handlers, tmp_path, monkeypatch
+):
+    import os
+    import signal
+
+    import numpy as np
+
+    from specdsl.output import pha
+    from specdsl.output.temporary import take_published
+
+    place = pha._place
+
+    def place_then_signal(temporary, target, clobber):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the rename begins
+        place(temporary, target, clobber)
+
+    monkeypatch.setattr(pha, "_place", place_then_signal)
+    target = tmp_path / "one.pha"
+    take_published()
+    with pytest.raises(KeyboardInterrupt):
+        pha.write_pha(target, np.arange(8), channels=np.arange(8), exposure=1.0)
+
+    assert take_published() == [target]
+    assert [p.name for p in tmp_path.iterdir()] == ["one.pha"]
+    assert pha.fits.getdata(target, "SPECTRUM")["COUNTS"].tolist() == list(range(8))

@@ -60,7 +60,8 @@ import numpy as np
 from astropy.io import fits
 
 from specdsl.errors import OutputError, ParameterError
-from specdsl.output.temporary import discard, temporary_name
+from specdsl.output.temporary import discard, record_published, temporary_name
+from specdsl.runtime import interrupt
 
 __all__ = ["write_pha"]
 
@@ -442,9 +443,14 @@ def _write_file(write, temporary: Path, target: Path) -> None:
 
 
 def publish(temporary: Path, target: Path, clobber: bool) -> None:
-    """Move the finished file onto the target, without replacing one unless clobber."""
-    _place(temporary, target, clobber)
-    discard(temporary)
+    """Move the finished file onto the target, without replacing one unless clobber.
+
+    A stop asked for meanwhile waits until the file is in place and recorded.
+    """
+    with interrupt.deferred():
+        _place(temporary, target, clobber)
+        discard(temporary)
+        record_published(target)
 
 
 def _place(temporary: Path, target: Path, clobber: bool) -> None:
@@ -740,15 +746,16 @@ def _links_from(target: Path, links: dict) -> dict:
 def _link_text(target: Path, value) -> str | None:
     """A linked file's name as seen from ``target``'s folder.
 
-    Its base name when it lies beside the target (or was given as a bare
-    name), otherwise its path relative to that folder, or its absolute path,
-    whichever fits in a FITS string value (68 characters); readers (XSPEC,
-    Sherpa, jaxspec, specdsl) resolve a link from the spectrum's folder.
+    Its base name when it lies beside the target (or is not a file here),
+    otherwise its path relative to that folder, or its absolute path, whichever
+    fits in a FITS string value (68 characters); readers (XSPEC, Sherpa,
+    jaxspec, specdsl) resolve a link from the spectrum's folder. A name
+    relative to the working folder is resolved from there first.
     """
     if value is None:
         return None
     path = Path(os.fspath(value))
-    if path.parent == Path(".") or not path.exists():
+    if not path.exists():
         return path.name or os.fspath(value)
 
     folder = target.parent.resolve()

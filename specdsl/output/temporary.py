@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 _pending: set[Path] = set()
+_published: list[Path] = []
 _lock = threading.Lock()
 
 
@@ -46,3 +47,17 @@ def remove_pending() -> list[Path]:
             continue
         removed.append(temporary)
     return removed
+
+
+def record_published(target: Path) -> None:
+    """Note a file renamed into place, for the message after an interrupt."""
+    with _lock:
+        _published.append(target)
+
+
+def take_published() -> list[Path]:
+    """The files renamed into place since the last call (the record is cleared)."""
+    with _lock:
+        published = list(_published)
+        _published.clear()
+    return published

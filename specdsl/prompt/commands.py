@@ -27,7 +27,7 @@ from specdsl.errors import (
     SpecdslError,
     respell,
 )
-from specdsl.output.temporary import remove_pending
+from specdsl.output.temporary import remove_pending, take_published
 from specdsl.runtime import interrupt
 
 
@@ -72,6 +72,7 @@ def dispatch(session, line: str) -> None:
     if not text or text.startswith("#"):
         return
     interrupt.clear()  # a Ctrl-C typed while no command ran stops nothing now
+    take_published()
     try:
         _run_line(session, text)
     except SpecdslError as error:
@@ -80,8 +81,12 @@ def dispatch(session, line: str) -> None:
         interrupt.clear()
         remove_pending()  # a file the command had started, wherever it stopped
         session.errors += 1
+        written = take_published()
+        done = "nothing was written"
+        if written:
+            done = "it had written " + ", ".join(path.name for path in written)
         session.console.print(
-            "interrupted: the command stopped and nothing was written", style="yellow"
+            f"interrupted: the command stopped and {done}", style="yellow"
         )
     except (OSError, ValueError, RuntimeError, MemoryError) as error:
         report_error(session, error)

@@ -8,10 +8,12 @@ simulation loop checks it between chunks.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 _asked = threading.Event()
 _signal = {"number": None}
+_deferring = [0]
 
 
 def ask_to_stop(signum: int | None = None) -> None:
@@ -32,3 +34,24 @@ def clear() -> int | None:
     _signal["number"] = None
     _asked.clear()
     return number
+
+
+@contextlib.contextmanager
+def deferred():
+    """A stop asked for inside is only recorded, and raised once the block ends.
+
+    For steps that must finish once begun, such as renaming a finished file into
+    place and recording that it was written.
+    """
+    _deferring[0] += 1
+    try:
+        yield
+    finally:
+        _deferring[0] -= 1
+    if not _deferring[0]:
+        check()
+
+
+def deferring() -> bool:
+    """Whether a signal handler should only record the stop (see `deferred`)."""
+    return _deferring[0] > 0
