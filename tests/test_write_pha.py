@@ -112,6 +112,25 @@ def test_links_are_written_as_seen_from_the_spectrum(tmp_path):
     assert header["BACKFILE"] == "c.rmf"  # no path fits in a FITS string
 
 
+def test_a_bare_link_name_is_resolved_from_the_working_folder(tmp_path, monkeypatch):
+    (tmp_path / "resp").mkdir()
+    (tmp_path / "resp" / "b.rmf").write_bytes(b"")
+    monkeypatch.chdir(tmp_path / "resp")
+
+    path = write_pha(
+        tmp_path / "out.pha",
+        poisson_counts(1024),
+        channels=CHANNELS,
+        exposure=1.0,
+        respfile="b.rmf",
+        ancrfile="not_here.arf",
+    )
+
+    _, header, _ = read_spectrum(path)
+    assert header["RESPFILE"] == "resp/b.rmf"
+    assert header["ANCRFILE"] == "not_here.arf"  # not a file here: its name
+
+
 def test_whole_number_floats_are_written_as_integers(tmp_path):
     counts = poisson_counts(1024).astype(np.float64)
     path = write_pha(tmp_path / "f.pha", counts, channels=CHANNELS, exposure=1.0)
