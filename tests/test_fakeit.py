@@ -57,6 +57,13 @@ def test_fakeit_binds_an_observation_and_model_once(pn, model, monkeypatch):
     specdsl.fakeit(other, model, ONE_SET, seed=3)
     assert len(built) == 4 and built[-1][1] is other
 
+    # The absorbers' constants depend on the abundance table: bound anew.
+    wilm = specdsl.fakeit(other, model, ONE_SET, counting_statistics=False)
+    with specdsl.library.settings.using(abundance="angr"):
+        angr = specdsl.fakeit(other, model, ONE_SET, counting_statistics=False)
+    assert len(built) == 5  # the wilm call reused the binding above
+    assert abs(angr.sum() / wilm.sum() - 1) > 0.01
+
 
 def test_same_seed_same_counts_whatever_the_batch_size(pn, model):
     parameters = tutorial_parameters(50)

@@ -173,12 +173,16 @@ def _fold(model, observation, grouped, exposure, devices=None) -> FoldedModel:
     Binding forms the response product (0.1 s on the XMM PN response), so a
     script that calls fakeit again on the same observation and model (as
     jaxspec users call fakeit_for_multiple_parameters) does it once. Models
-    and observations compare by identity, and an Observation is frozen.
+    and observations compare by identity, and an Observation is frozen; the
+    abundance and cross-section settings are part of the key, as the grid
+    constants (absorbers' cross sections) depend on them.
     """
+    from specdsl.library import settings
+
     if isinstance(model, str):
         model = _compiled_model(model)
     devices = None if devices is None else tuple(devices)
-    key = (model, observation, bool(grouped), exposure, devices)
+    key = (model, observation, bool(grouped), exposure, devices, settings.current())
     if _last_fold and _last_fold[0] == key:
         return _last_fold[1]
 
