@@ -414,3 +414,18 @@ def test_a_format_its_output_name_contradicts_is_refused(
 
     assert status == 2 and f"--format {fmt} writes" in err and hint in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "name, count, what",
+    [("3c273.arf", "1", "the ARF"), ("3c273.pi", "3", "the spectrum")],
+)
+def test_clobber_never_writes_over_an_input(acis, capsys, name, count, what):
+    before = (acis / name).read_bytes()
+    status, err = fakeit(
+        capsys, acis / "3c273.pi", "-m", "powerlaw", "-n", count,
+        "-o", acis / name, "--clobber",
+    )  # fmt: skip
+
+    assert status == 2 and f"is {what} this job reads" in err
+    assert (acis / name).read_bytes() == before

@@ -99,9 +99,11 @@ class FakeitJob:
         interrupt.check()  # a stop that JAX swallowed while compiling
         self.count = source.count
         if source.count == 1 and fmt == "pha":
+            self._refuse_inputs([output], observation)
             return self._write_one(folded, source, output)
 
         parts = self._parts(output, folded, fmt, source.count)
+        self._refuse_inputs([part.path for part in parts], observation)
         mine = [part for part in parts if cluster.owns(part.index)]
         job_id = self._job_id(source.count, fmt, parts)
         todo = self._todo(mine, fmt, job_id, folded.n_bins)
@@ -111,6 +113,23 @@ class FakeitJob:
         return parts[0].path
 
     # ------------------------------------------------------------ inputs
+
+    def _refuse_inputs(self, outputs: list[Path], observation) -> None:
+        """Refuse to write over a file the job reads, --clobber or not."""
+        inputs = {
+            "the spectrum": observation.spectrum_path,
+            "the RMF": observation.rmf_path,
+            "the ARF": observation.arf_path,
+            "the background": observation.background_path,
+            "the parameter table": self.table,
+        }
+        read = {Path(path).resolve(): what for what, path in inputs.items() if path}
+        for output in outputs:
+            what = read.get(Path(output).resolve())
+            if what is not None:
+                raise OutputError(
+                    f"--output {output} is {what} this job reads; write elsewhere"
+                )
 
     def _model(self):
         """The compiled model, after the options that need no file are checked."""
