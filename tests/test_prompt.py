@@ -837,3 +837,13 @@ def test_fakeit_count_below_one_is_refused(count):
     with pytest.raises(ParameterError, match=f"at least 1 spectrum, got {count}"):
         parse_options(f"nowrite {count}")
     assert parse_options("nowrite 4").count == 4
+
+
+def test_a_script_fakes_twice_under_one_name_with_its_background(tmp_path, shared_data):
+    data = shared_data / "chandra-acis-3c273" / "3c273.pi"
+    once = f"data {data}\nfakeit\ny\n\ntwice.fak\n1000 1 2000\n"
+    session, screen = run(tmp_path, f"model powerlaw\n/*\n{once}{once}")
+
+    assert screen.count("wrote twice_bkg.fak") == 2, screen
+    assert "(replacing the existing twice.fak)" in screen
+    assert "not a fake spectrum" not in screen

@@ -266,13 +266,17 @@ def _ask_file_name(session, default: str, nowrite: bool) -> tuple[Path, bool]:
 
 
 def _is_fake(path: Path) -> bool:
-    """Whether ``path`` is a FITS file that fakeit wrote (FKRSP001 in a header)."""
+    """Whether ``path`` is a FITS file that fakeit wrote: FKRSP001 in a header
+    (XSPEC's and ours), or specdsl as its CREATOR (our faked backgrounds)."""
     from astropy.io import fits
 
     try:
         with fits.open(path, memmap=False) as hdus:
-            return any("FKRSP001" in hdu.header for hdu in hdus)
-    except (OSError, ValueError):
+            creator = str(hdus[0].header.get("CREATOR", ""))
+            return creator.startswith("specdsl") or any(
+                "FKRSP001" in hdu.header for hdu in hdus
+            )
+    except (OSError, ValueError, IndexError):
         return False
 
 
