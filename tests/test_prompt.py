@@ -847,3 +847,13 @@ def test_a_script_fakes_twice_under_one_name_with_its_background(tmp_path, share
     assert screen.count("wrote twice_bkg.fak") == 2, screen
     assert "(replacing the existing twice.fak)" in screen
     assert "not a fake spectrum" not in screen
+
+
+def test_a_bad_answer_at_a_parameter_prompt_is_asked_again(tmp_path):
+    session, screen = run(tmp_path, "model powerlaw\n100\nabc\n2\n1e-3\n")
+
+    assert "hard limits" in screen and "cannot read 'abc' as a number" in screen
+    assert screen.count("1:powerlaw:PhoIndex>") == 3
+    values = [state.value for state in session.table]
+    assert values == [2.0, 1e-3]
+    assert "unknown command" not in screen

@@ -485,9 +485,7 @@ def prompt_parameters(session, states) -> None:
                 session.table.apply(state, answer)
                 break
             except ParameterError as error:
-                report_error(session, error)
-                if not session.interactive:
-                    break
+                report_error(session, error)  # and ask again, scripts too (XSPEC)
 
 
 def do_newpar(session, arguments: str) -> None:
