@@ -399,7 +399,7 @@ def test_grouped_without_grouping_says_so(tmp_path, capsys):
     status, err = fakeit(capsys, "--model", "powerlaw", "--grouped", "-o", output)
 
     assert status == 0 and output.is_file()
-    assert "has no GROUPING column: --grouped keeps one group per good" in err
+    assert "no spectrum given: --grouped keeps one group per good" in err
 
 
 @pytest.mark.parametrize(

@@ -857,3 +857,13 @@ def test_a_bad_answer_at_a_parameter_prompt_is_asked_again(tmp_path):
     values = [state.value for state in session.table]
     assert values == [2.0, 1e-3]
     assert "unknown command" not in screen
+
+
+def test_backgrnd_none_is_what_the_fake_says(tmp_path, shared_data):
+    data = shared_data / "xmm-pn-ngc7793-ulx4" / "PN_spectrum_grp20.fits"
+    script = f"data {data}\nbackgrnd none\nmodel powerlaw\n/*\nfakeit\ny\n\nz.fak\n\n"
+    session, screen = run(tmp_path, script)
+
+    assert "no background: none in use ('backgrnd none'" in screen
+    assert "names no background file" not in screen
+    assert not (tmp_path / "z_bkg.fak").exists() and (tmp_path / "z.fak").exists()

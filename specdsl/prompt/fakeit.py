@@ -81,6 +81,7 @@ class FakeitPlan:
     correction: float = 1.0
     background_exposure: float = 1.0
     seed: int = 0
+    background_off: bool = False  # 'backgrnd none' was in force
 
 
 def parse_options(arguments: str) -> FakeitOptions:
@@ -159,7 +160,13 @@ def _choose_observation(session, options: FakeitOptions) -> FakeitPlan:
         )
     data_name = None if session.dummy_active else session.data_name
     label = _response_label(observation)
-    return FakeitPlan(observation, based_on_data, label, data_name=data_name)
+    return FakeitPlan(
+        observation,
+        based_on_data,
+        label,
+        data_name=data_name,
+        background_off=session.background_choice is False,
+    )
 
 
 def _data_observation(session):
@@ -689,6 +696,11 @@ def _report(session, plan: FakeitPlan, result: FakeResult, options) -> None:
 
 
 def _no_background_note(session, plan) -> str:
+    if plan.background_off:
+        return (
+            "no background: none in use ('backgrnd none', or a BACKFILE that "
+            "could not be read), none added"
+        )
     if plan.based_on_data and plan.data_name is not None:
         return (
             f"no background: {plan.data_name} names no background file "

@@ -206,9 +206,10 @@ class FakeitJob:
         from specdsl.fold import FoldedModel
 
         if self.grouped and getattr(observation, "grouping", None) is None:
+            where = observation.spectrum_path
+            where = f"{where} has no GROUPING column" if where else "no spectrum given"
             self._warn(
-                f"{observation.spectrum_path or 'the response'} has no GROUPING "
-                "column: --grouped keeps one group per good channel (bad QUALITY "
+                f"{where}: --grouped keeps one group per good channel (bad QUALITY "
                 "channels left out), and the output names no response"
             )
 
