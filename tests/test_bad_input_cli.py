@@ -429,3 +429,11 @@ def test_clobber_never_writes_over_an_input(acis, capsys, name, count, what):
 
     assert status == 2 and f"is {what} this job reads" in err
     assert (acis / name).read_bytes() == before
+
+
+def test_an_empty_output_name_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, err = fakeit(capsys, "-m", "powerlaw", "-o", "")
+
+    assert status == 2 and "--output is empty" in err
+    assert list(tmp_path.iterdir()) == []

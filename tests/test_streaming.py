@@ -193,6 +193,10 @@ def test_table_errors_name_the_file_and_column(tmp_path):
         build_source(model, None, table=low)
     with pytest.raises(ParameterError, match="only 1 rows"):
         build_source(model, 5, table=low)
+    typo = tmp_path / "typo.csv"
+    typo.write_text("powerlaw_1.norm,powerlaw_1.PhoIndex\n1,2\n1,abc\n")
+    with pytest.raises(ParameterError, match="'abc'.* on line 3, column 2"):
+        build_source(model, None, table=typo)
 
 
 def test_a_distribution_past_a_hard_limit_names_the_param_and_spectrum():

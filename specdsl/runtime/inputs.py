@@ -19,6 +19,7 @@ never depend on which range asked for it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -203,12 +204,24 @@ def _csv_columns(path: Path) -> dict:
     names = [name.strip().strip('"') for name in header.split(",")]
     if not header.strip() or not all(names):
         raise ParameterError(f"{path}: the first line must name the columns")
-    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+    try:
+        data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+    except ValueError as error:
+        raise ValueError(_file_lines(str(error))) from None
     if data.shape[1] != len(names):
         raise ParameterError(
             f"{path}: {len(names)} names in the header but {data.shape[1]} columns"
         )
     return {name: data[:, i] for i, name in enumerate(names)}
+
+
+def _file_lines(message: str) -> str:
+    """numpy's 'at row i, column j' (data rows from 0) as the file's line number."""
+    found = re.search(r"at row (\d+), column (\d+)", message)
+    if found is None:
+        return message
+    line, column = int(found.group(1)) + 2, int(found.group(2))
+    return message[: found.start()] + f"on line {line}, column {column}"
 
 
 def _resolve(model, key: str, where: str) -> str:

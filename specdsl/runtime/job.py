@@ -90,6 +90,8 @@ class FakeitJob:
             source = self._source(model)
         with self._stage("read"):
             observation = self._observation()
+        if self.output is not None and not str(self.output).strip():
+            raise ParameterError("--output is empty: give a file name, or leave it out")
         output = Path(self.output or _default_output(self.spectrum, observation))
         fmt = self._format(output)
 
