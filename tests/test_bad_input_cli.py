@@ -437,3 +437,19 @@ def test_an_empty_output_name_is_refused(tmp_path, capsys, monkeypatch):
 
     assert status == 2 and "--output is empty" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_response_too_far_to_name_is_a_warning(acis, capsys):
+    far = acis.joinpath(*["a_folder_with_a_long_name"] * 4)
+    far.mkdir(parents=True)
+    for name in ACIS:
+        (acis / name).rename(far / name)
+    output = acis / "out" / "fake.pha"
+    output.parent.mkdir()
+
+    status, err = fakeit(capsys, far / "3c273.pi", "-m", "powerlaw", "-o", output)
+
+    assert status == 0, err
+    assert "warning: RESPFILE names 3c273.rmf only" in err
+    assert "put a copy or a link to it beside fake.pha" in err
+    assert fits.getheader(output, "SPECTRUM")["RESPFILE"] == "3c273.rmf"

@@ -771,6 +771,28 @@ def _link_text(target: Path, value) -> str | None:
 _FITS_STRING = 68
 
 
+def unreachable_links(target: Path, links: dict) -> list[str]:
+    """Messages for linked files that readers will not find from ``target``.
+
+    A file away from the target whose relative and absolute paths are both too
+    long for a FITS string is written as its base name only (`_link_text`).
+    """
+    messages = []
+    for key, value in links.items():
+        if value is None or not Path(value).exists():
+            continue
+        path = Path(value).resolve()
+        if path.parent == Path(target).parent.resolve():
+            continue
+        if _link_text(Path(target), value) == path.name:
+            messages.append(
+                f"{key} names {path.name} only: no path to {path} from the output's "
+                f"folder fits in a FITS keyword ({_FITS_STRING} characters); put "
+                f"a copy or a link to it beside {Path(target).name}"
+            )
+    return messages
+
+
 def _link(key: str, value) -> str:
     """A linked file's keyword value, or 'none'."""
     if value is None:

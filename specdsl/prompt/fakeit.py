@@ -559,9 +559,12 @@ def _write(session, plan: FakeitPlan, result: FakeResult, background, count: int
 
 
 def _write_source(session, plan, result, count, background_path) -> Path:
-    from specdsl.output.pha import write_pha
+    from specdsl.output.pha import unreachable_links, write_pha
 
     observation = plan.observation
+    links = {"RESPFILE": observation.rmf_path, "ANCRFILE": observation.arf_path}
+    for message in unreachable_links(plan.output, links):
+        session.console.print(f"warning: {message}", style="yellow", markup=False)
     counts = result.counts[0] if count == 1 else result.counts
     parameters = result.parameters
     if count == 1:

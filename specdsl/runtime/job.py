@@ -94,6 +94,8 @@ class FakeitJob:
             raise ParameterError("--output is empty: give a file name, or leave it out")
         output = Path(self.output or _default_output(self.spectrum, observation))
         fmt = self._format(output)
+        if not self.grouped:
+            self._warn_unreachable(output, observation)
 
         with self._stage("compile", add=True):
             folded = self._folded(model, observation)
@@ -115,6 +117,13 @@ class FakeitJob:
         return parts[0].path
 
     # ------------------------------------------------------------ inputs
+
+    def _warn_unreachable(self, output: Path, observation) -> None:
+        from specdsl.output.pha import unreachable_links
+
+        links = {"RESPFILE": observation.rmf_path, "ANCRFILE": observation.arf_path}
+        for message in unreachable_links(output, links):
+            self._warn(message)
 
     def _refuse_inputs(self, outputs: list[Path], observation) -> None:
         """Refuse to write over a file the job reads, --clobber or not."""
