@@ -94,7 +94,7 @@ class FakeitJob:
             raise ParameterError("--output is empty: give a file name, or leave it out")
         output = Path(self.output or _default_output(self.spectrum, observation))
         fmt = self._format(output)
-        if not self.grouped:
+        if not self.grouped and fmt == "pha":  # .npy output names no files
             self._warn_unreachable(output, observation)
 
         with self._stage("compile", add=True):
