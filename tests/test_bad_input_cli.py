@@ -418,9 +418,16 @@ def test_a_format_its_output_name_contradicts_is_refused(
 
 @pytest.mark.parametrize(
     "name, count, what",
-    [("3c273.arf", "1", "the ARF"), ("3c273.pi", "3", "the spectrum")],
+    [
+        ("3c273.arf", "1", "the ARF"),
+        ("3c273.pi", "3", "the spectrum"),
+        ("3c273_bg.pi", "1", "the spectrum's background"),
+    ],
 )
-def test_clobber_never_writes_over_an_input(acis, capsys, name, count, what):
+def test_clobber_never_writes_over_an_input(
+    acis, shared_data, capsys, name, count, what
+):
+    shutil.copy(shared_data / "chandra-acis-3c273" / "3c273_bg.pi", acis)
     before = (acis / name).read_bytes()
     status, err = fakeit(
         capsys, acis / "3c273.pi", "-m", "powerlaw", "-n", count,

@@ -126,7 +126,8 @@ class FakeitJob:
             self._warn(message)
 
     def _refuse_inputs(self, outputs: list[Path], observation) -> None:
-        """Refuse to write over a file the job reads, --clobber or not."""
+        """Refuse to write over a file the job reads (or the spectrum's
+        background), --clobber or not."""
         inputs = {
             "the spectrum": observation.spectrum_path,
             "the RMF": observation.rmf_path,
@@ -134,6 +135,17 @@ class FakeitJob:
             "the background": observation.background_path,
             "the parameter table": self.table,
         }
+        background = observation.backfile
+        if background and observation.spectrum_path is not None:
+            from specdsl.errors import OGIPError
+            from specdsl.response.observation import resolve_link
+
+            try:  # not read by the job, but the spectrum's own file
+                inputs["the spectrum's background"] = resolve_link(
+                    Path(observation.spectrum_path), background, "BACKFILE"
+                )
+            except OGIPError:
+                pass  # no such file: nothing to protect
         read = {Path(path).resolve(): what for what, path in inputs.items() if path}
         for output in outputs:
             what = read.get(Path(output).resolve())
