@@ -14,10 +14,21 @@ from specdsl.output.temporary import remove_pending, take_published
 from specdsl.runtime.interrupt import ask_to_stop, clear, deferred, deferring
 
 
+def entry() -> None:
+    """The ``specdsl`` script: `main`, then exit; a signal after the work is done
+    (while Python shuts down) no longer changes the outcome."""
+    import signal
+
+    status = main()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)
+    raise SystemExit(status)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``specdsl`` script; returns the exit status."""
+    """Run one ``specdsl`` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    _terminate_like_interrupt()
+    saved = _terminate_like_interrupt()
     take_published()
     try:
         return args.run(args)
@@ -32,14 +43,15 @@ def main(argv: list[str] | None = None) -> int:
         return _interrupted_status()
     finally:
         remove_pending()
+        _restore(saved)
 
 
-def _terminate_like_interrupt() -> None:
+def _terminate_like_interrupt() -> dict:
     """SIGTERM and Ctrl-C unwind the same way, so temporary files are removed.
 
     The request is recorded too (``specdsl.runtime.interrupt``): JAX drops a
     KeyboardInterrupt raised inside its own callbacks, and the simulation loop
-    checks the record between chunks.
+    checks the record between chunks. Returns the handlers it replaced.
     """
     import signal
 
@@ -48,11 +60,21 @@ def _terminate_like_interrupt() -> None:
         if not deferring():  # else raised when the step in progress is done
             raise KeyboardInterrupt
 
+    saved = {}
     try:
-        signal.signal(signal.SIGTERM, interrupt)
-        signal.signal(signal.SIGINT, interrupt)
+        for number in (signal.SIGTERM, signal.SIGINT):
+            saved[number] = signal.signal(number, interrupt)
     except ValueError:  # not the main thread (embedded use): leave it alone
         pass
+    return saved
+
+
+def _restore(saved: dict) -> None:
+    """Put back the signal handlers that were there before `main`."""
+    import signal
+
+    for number, handler in saved.items():
+        signal.signal(number, handler)
 
 
 def _interrupted_status() -> int:
@@ -314,8 +336,11 @@ def _run_fakeit(args) -> int:
             "the same command with --resume to finish[/]"
         )
         return _interrupted_status()
-    with deferred():  # the job is done: a late Ctrl-C waits for the summary
-        _console().print(_summary(job, path, time.perf_counter() - started))
+    try:
+        with deferred():  # the job is done: a late Ctrl-C waits for the summary
+            _console().print(_summary(job, path, time.perf_counter() - started))
+    except KeyboardInterrupt:
+        clear()  # and changes nothing: every file is complete
     return 0
 
 
@@ -405,4 +430,4 @@ def _console(stderr: bool = False):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

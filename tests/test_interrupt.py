@@ -81,3 +81,28 @@ def test_a_file_renamed_when_the_stop_came_is_whole_and_recorded(
     assert take_published() == [target]
     assert [p.name for p in tmp_path.iterdir()] == ["one.pha"]
     assert pha.fits.getdata(target, "SPECTRUM")["COUNTS"].tolist() == list(range(8))
+
+
+def test_a_stop_during_the_summary_of_a_finished_job_changes_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    import os
+    import signal
+
+    from specdsl import cli
+
+    summary = cli._summary
+
+    def summary_then_ctrl_c(*args):
+        os.kill(os.getpid(), signal.SIGINT)
+        return summary(*args)
+
+    monkeypatch.setattr(cli, "_summary", summary_then_ctrl_c)
+    before = signal.getsignal(signal.SIGINT)
+    status = cli.main(["fakeit", "-m", "powerlaw", "-o", str(tmp_path / "one.pha")])
+
+    out, err = capsys.readouterr()
+    assert status == 0 and "wrote 1 spectrum" in out and "interrupted" not in err
+    assert (tmp_path / "one.pha").is_file()
+    assert signal.getsignal(signal.SIGINT) is before  # main put its handler back
+    assert interrupt.clear() is None
