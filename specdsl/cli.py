@@ -330,6 +330,9 @@ def _run_fakeit(args) -> int:
         kept = len(job.skipped) + sum(
             not path.name.endswith(".params.npz") for path in written
         )
+        if not kept:
+            _console(stderr=True).print("[yellow]interrupted: nothing was written[/]")
+            return _interrupted_status()
         unfinished = ", the unfinished one removed" if removed else ""
         _console(stderr=True).print(
             f"[yellow]interrupted: {kept} complete file(s) kept{unfinished}; run "
