@@ -325,11 +325,11 @@ def _run_fakeit(args) -> int:
     try:
         path = job.run(progress=progress)
     except KeyboardInterrupt:
+        from specdsl.output.stream import is_params_file
+
         removed = remove_pending()
         written = take_published()
-        kept = len(job.skipped) + sum(
-            not path.name.endswith(".params.npz") for path in written
-        )
+        kept = len(job.skipped) + sum(not is_params_file(p) for p in written)
         if not kept:
             _console(stderr=True).print("[yellow]interrupted: nothing was written[/]")
             return _interrupted_status()

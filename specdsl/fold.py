@@ -28,9 +28,9 @@ and by at most 0.0012 sigma of the Poisson noise (benchmarks/scale.py prints
 it; tests/test_scale_fold.py holds it under 1e-5).
 
 On the 2-core benchmark machine the block-sparse product of 10^4 PN spectra
-took 0.30 s, against 0.93 s for numpy's dense float32 product, 1.08 s for JAX's
-and 3.6 s for scipy's CSR product; the model evaluation took 0.32 s and the
-Poisson draws 1.1 s (benchmarks/scale.py).
+took 0.25 s, against 0.99 s for numpy's dense float32 product, 1.02 s for JAX's
+and 2.1 s for scipy's CSR product; the model evaluation took 0.25 s and the
+Poisson draws 0.78 s (benchmarks/scale.py).
 
 Reproducible whatever the batching: one compiled call always takes a *window*
 of ``rows_per_device`` spectra per local device (``shard_map`` over a one-axis

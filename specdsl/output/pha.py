@@ -709,7 +709,8 @@ def _fill_header(header, chans, values, poisserr, flags, per_row, links, extra):
     header["DATE"] = (_now(), "file creation date (UTC)")
     for key, value in links.items():
         text = _link(key, value)
-        header[key] = (text, "associated file") if len(text) <= 40 else text
+        commented = len(text) <= _COMMENTED_LINK
+        header[key] = (text, "associated file") if commented else text
     _scale_keywords(header, per_row)
     header[f"TLMIN{channel_column}"] = (int(chans[0]), "lowest legal channel number")
     header[f"TLMAX{channel_column}"] = (int(chans[-1]), "highest legal channel number")
@@ -757,18 +758,24 @@ def _link_text(target: Path, value) -> str | None:
     path = Path(os.fspath(value))
     if not path.exists():
         return path.name or os.fspath(value)
+    return _path_from(target, path) or path.name
 
-    folder = target.parent.resolve()
-    if path.resolve().parent == folder:
+
+def _path_from(target: Path, path: Path) -> str | None:
+    """``path`` as seen from ``target``'s folder, in at most a FITS string's
+    68 characters: its base name beside the target, else the relative path,
+    else the absolute one; None when neither fits."""
+    folder, path = Path(target).parent.resolve(), path.resolve()
+    if path.parent == folder:
         return path.name
-    relative = os.path.relpath(path.resolve(), folder)
-    for text in (relative, str(path.resolve())):
+    for text in (os.path.relpath(path, folder), str(path)):
         if len(text) <= _FITS_STRING:
             return text
-    return path.name
+    return None
 
 
 _FITS_STRING = 68
+_COMMENTED_LINK = 40  # longer values fill the card: no room for a comment
 
 
 def unreachable_links(target: Path, links: dict) -> list[str]:
@@ -782,9 +789,7 @@ def unreachable_links(target: Path, links: dict) -> list[str]:
         if value is None or not Path(value).exists():
             continue
         path = Path(value).resolve()
-        if path.parent == Path(target).parent.resolve():
-            continue
-        if _link_text(Path(target), value) == path.name:
+        if _path_from(target, path) is None:
             messages.append(
                 f"{key} names {path.name} only: no path to {path} from the output's "
                 f"folder fits in a FITS keyword ({_FITS_STRING} characters); put "

@@ -76,11 +76,19 @@ def plan_parts(output, count: int, part_size: int) -> list[Part]:
     ]
 
 
+_PARAMS_SUFFIX = ".params.npz"
+
+
 def params_path(counts_path: Path) -> Path:
     """The parameter file beside an ``.npy`` part."""
     name = counts_path.name
     stem = name[: -len(".npy")] if name.endswith(".npy") else name
-    return counts_path.with_name(stem + ".params.npz")
+    return counts_path.with_name(stem + _PARAMS_SUFFIX)
+
+
+def is_params_file(path: Path) -> bool:
+    """Whether ``path`` is the parameter file beside an ``.npy`` part."""
+    return path.name.endswith(_PARAMS_SUFFIX)
 
 
 def is_done(part: Part, fmt: str, job_id: str, n_bins: int) -> bool:
@@ -244,5 +252,5 @@ def open_counts(output) -> list[np.ndarray]:
         return [np.load(output, mmap_mode="r")]
     stem, dot, suffix = output.name.partition(".")
     pattern = os.path.join(glob.escape(str(output.parent)), f"{stem}-*{dot}{suffix}")
-    names = sorted(p for p in glob.glob(pattern) if not p.endswith(".params.npz"))
+    names = sorted(p for p in glob.glob(pattern) if not is_params_file(Path(p)))
     return [np.load(name, mmap_mode="r") for name in names]
