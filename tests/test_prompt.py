@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -473,7 +474,10 @@ def value_keys(header) -> set[str]:
 
 
 def test_fakeit_file_matches_xspecs_key_by_key(tmp_path, shared_data):
-    folder = shared_data / CY15
+    # A copy near the output, so the links fit in a FITS string wherever the
+    # data lie (tests/test_bad_input_cli.py covers a response too far to name).
+    folder = tmp_path / "cy15"
+    shutil.copytree(shared_data / CY15, folder)
     session, screen = run(
         tmp_path,
         f"""
@@ -522,6 +526,7 @@ def test_fakeit_file_matches_xspecs_key_by_key(tmp_path, shared_data):
         assert value_keys(ours) - value_keys(xspec) == OURS_ONLY
         assert {k: ours[k] for k in SAME} == {k: xspec[k] for k in SAME}
         # XSPEC's fakes lie beside their response; ours name it from tmp_path.
+        assert ours["RESPFILE"] == "cy15/aciss_aimpt_cy15.rmf"
         for key in ("RESPFILE", "ANCRFILE"):
             assert linked(tmp_path / name, ours[key]) == (folder / xspec[key]).resolve()
         assert ours["FKSRC001"] == "TBabs*powerlaw"  # XSPEC: phabs*zphabs*zpowerlw
@@ -779,7 +784,6 @@ def test_dummy_channels_of_a_given_width_collect_their_energies():
 def test_a_script_never_replaces_real_data(tmp_path, shared_data):
     """Only an earlier fake (FKRSP001) is replaced without asking; real data never."""
     import hashlib
-    import shutil
 
     folder = shared_data / "chandra-acis-3c273"
     for name in ("3c273.pi", "3c273_bg.pi", "3c273.rmf", "3c273.arf"):
