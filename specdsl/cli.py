@@ -11,7 +11,13 @@ import time
 
 from specdsl.errors import ROW_SPELLINGS, ModelSyntaxError, SpecdslError, respell
 from specdsl.output.temporary import remove_pending, take_published
-from specdsl.runtime.interrupt import ask_to_stop, clear, deferred, deferring
+from specdsl.runtime.interrupt import (
+    ask_to_stop,
+    clear,
+    deferred,
+    deferring,
+    unraisable,
+)
 
 
 def entry() -> None:
@@ -55,18 +61,21 @@ def _terminate_like_interrupt() -> dict:
     """
     import signal
 
-    def interrupt(signum, frame):
-        ask_to_stop(signum)
-        if not deferring():  # else raised when the step in progress is done
-            raise KeyboardInterrupt
-
     saved = {}
     try:
         for number in (signal.SIGTERM, signal.SIGINT):
-            saved[number] = signal.signal(number, interrupt)
+            saved[number] = signal.signal(number, _interrupt)
     except ValueError:  # not the main thread (embedded use): leave it alone
         pass
     return saved
+
+
+def _interrupt(signum, frame) -> None:
+    """Record the stop; raise it unless a step must finish first or Python
+    would drop the exception where it lands (the loop's checks then take it)."""
+    ask_to_stop(signum)
+    if not deferring() and not unraisable(frame):
+        raise KeyboardInterrupt
 
 
 def _restore(saved: dict) -> None:

@@ -24,6 +24,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def near_data(tmp_path, shared_data) -> Path:
+    """``shared_data`` through a link in ``tmp_path``: short paths, so links
+    written beside tmp_path fit a FITS string and messages stay on one line
+    wherever the data lie."""
+    link = tmp_path / "data"
+    link.symlink_to(shared_data, target_is_directory=True)
+    return link
+
+
 @pytest.fixture(scope="session")
 def pn_dir(shared_data) -> Path:
     return shared_data / "xmm-pn-ngc7793-ulx4"

@@ -55,7 +55,8 @@ def test_main_job_on_the_default_response(tmp_path):
         assert spectrum.header["FKSRC001"] == SEED_MODEL
 
 
-def test_real_data_job_writes_10000_pn_spectra(tmp_path, pn_dir):
+def test_real_data_job_writes_10000_pn_spectra(tmp_path, near_data):
+    pn_dir = near_data / "xmm-pn-ngc7793-ulx4"
     output = tmp_path / "fake.pha"
 
     status = main(
@@ -82,8 +83,7 @@ def test_real_data_job_writes_10000_pn_spectra(tmp_path, pn_dir):
         assert spectrum.header["EXPOSURE"] == pytest.approx(20265.98058616)
         # Links are written as seen from the output's folder.
         for key, name in (("RESPFILE", "PN.rmf"), ("ANCRFILE", "PN.arf")):
-            link = output.parent / spectrum.header[key]
-            assert link.resolve() == (pn_dir / name).resolve()
+            assert spectrum.header[key] == f"data/xmm-pn-ngc7793-ulx4/{name}"
         index = spectrum.data["powerlaw_1.PhoIndex"]
         assert index.min() >= 1 and index.max() <= 3 and index.std() > 0.4
 

@@ -106,3 +106,34 @@ def test_a_stop_during_the_summary_of_a_finished_job_changes_nothing(
     assert (tmp_path / "one.pha").is_file()
     assert signal.getsignal(signal.SIGINT) is before  # main put its handler back
     assert interrupt.clear() is None
+
+
+def test_a_signal_inside_a_gc_callback_is_recorded_not_dropped(cli_handlers):
+    """Python prints and drops an exception raised in a gc callback (JAX has one):
+    the stop is only recorded there, for the loop's next check."""
+    import gc
+    import os
+    import signal
+    import sys
+
+    dropped, raised = [], []
+
+    def callback(phase, info):
+        if phase == "start" and not raised:
+            raised.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)  # lands while the callback runs
+            raised.append(sum(range(1000)))  # a few bytecodes: the handler runs
+
+    hook, sys.unraisablehook = sys.unraisablehook, dropped.append
+    gc.callbacks.append(callback)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(callback)
+        sys.unraisablehook = hook
+
+    assert dropped == []
+    assert raised == [True, 499500]  # the callback ran to its end
+    with pytest.raises(KeyboardInterrupt):
+        interrupt.check()
+    assert interrupt.clear() == signal.SIGTERM

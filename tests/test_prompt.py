@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -60,8 +59,8 @@ def child_environment(tmp_path) -> dict:
 # --- a whole session through a pipe ------------------------------------------------
 
 
-def test_scripted_session_through_a_pipe(tmp_path, shared_data):
-    data = shared_data / "chandra-acis-3c273" / "3c273.pi"
+def test_scripted_session_through_a_pipe(tmp_path, near_data):
+    data = near_data / "chandra-acis-3c273" / "3c273.pi"
     script = f"""\
 data {data}
 model tbabs*(powerlaw+gaussian)
@@ -144,8 +143,10 @@ exit
     header, table = header_and_data(tmp_path / "3c.fak")
     assert header["FKSRC001"] == "TBabs*(powerlaw+gaussian)"
     assert header["FKRSP001"] == "3c273.rmf" and header["FKARF001"] == "3c273.arf"
-    # Links are written as seen from the fake's folder, so readers find them.
+    # Links are written as seen from the fake's folder (through the data link),
+    # so readers find them.
     for key, name in (("RESPFILE", "3c273.rmf"), ("ANCRFILE", "3c273.arf")):
+        assert header[key] == f"data/chandra-acis-3c273/{name}"
         assert (
             linked(tmp_path / "3c.fak", header[key]) == (data.parent / name).resolve()
         )
@@ -364,6 +365,7 @@ def test_fakeit_replaces_the_loaded_data(tmp_path):
 
 def test_responses_chosen_after_fakeit_apply_to_the_fake(tmp_path, shared_data):
     folder = shared_data / CY15
+    wide = Console(file=io.StringIO(), width=400, color_system=None)  # long paths
     session, screen = run(
         tmp_path,
         f"""
@@ -381,6 +383,7 @@ def test_responses_chosen_after_fakeit_apply_to_the_fake(tmp_path, shared_data):
         data none
         show data
         """,
+        Session(wide, cwd=tmp_path),
     )
     # The fake has the dummy's 200 channels: the RMF (1024) is refused, and
     # the fake keeps its response.
@@ -473,11 +476,8 @@ def value_keys(header) -> set[str]:
     return {key for key in header if key not in ("HISTORY", "COMMENT", "")}
 
 
-def test_fakeit_file_matches_xspecs_key_by_key(tmp_path, shared_data):
-    # A copy near the output, so the links fit in a FITS string wherever the
-    # data lie (tests/test_bad_input_cli.py covers a response too far to name).
-    folder = tmp_path / "cy15"
-    shutil.copytree(shared_data / CY15, folder)
+def test_fakeit_file_matches_xspecs_key_by_key(tmp_path, near_data):
+    folder = near_data / CY15
     session, screen = run(
         tmp_path,
         f"""
@@ -526,7 +526,7 @@ def test_fakeit_file_matches_xspecs_key_by_key(tmp_path, shared_data):
         assert value_keys(ours) - value_keys(xspec) == OURS_ONLY
         assert {k: ours[k] for k in SAME} == {k: xspec[k] for k in SAME}
         # XSPEC's fakes lie beside their response; ours name it from tmp_path.
-        assert ours["RESPFILE"] == "cy15/aciss_aimpt_cy15.rmf"
+        assert ours["RESPFILE"] == f"data/{CY15}/aciss_aimpt_cy15.rmf"
         for key in ("RESPFILE", "ANCRFILE"):
             assert linked(tmp_path / name, ours[key]) == (folder / xspec[key]).resolve()
         assert ours["FKSRC001"] == "TBabs*powerlaw"  # XSPEC: phabs*zphabs*zpowerlw
@@ -784,6 +784,7 @@ def test_dummy_channels_of_a_given_width_collect_their_energies():
 def test_a_script_never_replaces_real_data(tmp_path, shared_data):
     """Only an earlier fake (FKRSP001) is replaced without asking; real data never."""
     import hashlib
+    import shutil
 
     folder = shared_data / "chandra-acis-3c273"
     for name in ("3c273.pi", "3c273_bg.pi", "3c273.rmf", "3c273.arf"):

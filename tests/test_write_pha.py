@@ -112,6 +112,36 @@ def test_links_are_written_as_seen_from_the_spectrum(tmp_path):
     assert header["BACKFILE"] == "c.rmf"  # no path fits in a FITS string
 
 
+def test_links_through_symbolic_links_keep_the_short_name(tmp_path):
+    far = tmp_path.joinpath(*["a_long_folder_name"] * 8)
+    far.mkdir(parents=True)
+    (far / "c.rmf").write_bytes(b"")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "data").symlink_to(far)  # the user's link to a data folder
+    (tmp_path / "out" / "here").symlink_to(far)  # the output's folder is a link
+    (tmp_path / "d.arf").write_bytes(b"")
+
+    first = write_pha(
+        tmp_path / "out" / "src.pha",
+        poisson_counts(1024),
+        channels=CHANNELS,
+        exposure=1.0,
+        respfile=tmp_path / "data" / "c.rmf",
+    )
+    second = write_pha(
+        tmp_path / "out" / "here" / "src.pha",
+        poisson_counts(1024),
+        channels=CHANNELS,
+        exposure=1.0,
+        respfile=tmp_path / "d.arf",
+    )
+
+    assert read_spectrum(first)[1]["RESPFILE"] == "../data/c.rmf"
+    # '../../d.arf' from out/here would climb from the link's target: the
+    # path from the real folder is written.
+    assert read_spectrum(second)[1]["RESPFILE"] == "../" * 8 + "d.arf"
+
+
 def test_a_bare_link_name_is_resolved_from_the_working_folder(tmp_path, monkeypatch):
     (tmp_path / "resp").mkdir()
     (tmp_path / "resp" / "b.rmf").write_bytes(b"")

@@ -763,13 +763,23 @@ def _link_text(target: Path, value) -> str | None:
 
 def _path_from(target: Path, path: Path) -> str | None:
     """``path`` as seen from ``target``'s folder, in at most a FITS string's
-    68 characters: its base name beside the target, else the relative path,
-    else the absolute one; None when neither fits."""
-    folder, path = Path(target).parent.resolve(), path.resolve()
-    if path.parent == folder:
-        return path.name
-    for text in (os.path.relpath(path, folder), str(path)):
-        if len(text) <= _FITS_STRING:
+    68 characters: its base name beside the target, else a relative path, else
+    an absolute one; None when none fits.
+
+    Paths through symbolic links are kept as the user gave them when they lead
+    to the same file (a link to a data folder gives a short name).
+    """
+    folder = Path(os.path.abspath(Path(target).parent))
+    given, real = Path(os.path.abspath(path)), path.resolve()
+    candidates = (
+        path.name,
+        os.path.relpath(given, folder),
+        os.path.relpath(real, folder.resolve()),
+        str(given),
+        str(real),
+    )
+    for text in candidates:
+        if len(text) <= _FITS_STRING and (folder / text).resolve() == real:
             return text
     return None
 

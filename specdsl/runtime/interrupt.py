@@ -9,6 +9,7 @@ simulation loop checks it between chunks.
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 
 _asked = threading.Event()
@@ -55,3 +56,18 @@ def deferred():
 def deferring() -> bool:
     """Whether a signal handler should only record the stop (see `deferred`)."""
     return _deferring[0] > 0
+
+
+def unraisable(frame) -> bool:
+    """Whether ``frame`` runs where Python prints and drops exceptions: inside a
+    garbage-collection callback (JAX has one) or a ``__del__`` method.
+
+    A handler should only record the stop there; raising would print Python's
+    "Exception ignored in ..." traceback and stop nothing.
+    """
+    callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
