@@ -73,6 +73,13 @@ ROW_SPELLINGS = (
 )
 
 
+def spectrum_label(index: int) -> str:
+    """A spectrum of a batch as messages name it: counted from 1, as SPEC_NUM
+    counts the rows of a type II file, with its 0-based index into the
+    parameter arrays."""
+    return f"spectrum {index + 1} (index {index})"
+
+
 def respell(message: str, spellings) -> str:
     """``message`` with each (pattern, replacement) of ``spellings`` applied."""
     import re

@@ -549,7 +549,7 @@ def test_negative_or_nan_model_never_reaches_the_sampler(value, words):
     with pytest.raises(ParameterError) as caught:
         specdsl.fakeit(Observation.default(), model, {"oddflux_1.norm": [1.0, 1.0]})
     message = str(caught.value)
-    assert "spectrum 0" in message and "expected counts" in message
+    assert "spectrum 1 (index 0)" in message and "expected counts" in message
     assert words in message.lower()
 
 

@@ -4,6 +4,7 @@ edges, ``extend low|high`` and ``reset``; errors, ``save`` and Tab completion.""
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 
 import numpy as np
@@ -374,3 +375,13 @@ def test_extend_refused_on_a_fake_made_through_the_dummy_changes_nothing(tmp_pat
     assert "give a response file (response <file>)" in screen
     assert session.errors == 1 and session.energies is None
     assert session.extension_default == Extension()
+
+
+def test_show_data_names_the_dummy_response_once(tmp_path):
+    _, screen = run(tmp_path, "dummyrsp 0.5 8 60 log\nshow data")
+
+    shown = screen.split("specdsl> show data")[1]
+    assert re.findall(r"^response +(.+?) *$", shown, re.M) == [
+        "dummy, 0.5 8 60 log (diagonal)"
+    ]
+    assert re.search(r"^channels +60 \(1-60\), 60 energy bins 0.5-8 keV", shown, re.M)

@@ -188,8 +188,10 @@ def test_table_errors_name_the_file_and_column(tmp_path):
         build_source(model, None, table=bad)
     low = tmp_path / "low.csv"
     low.write_text("powerlaw_1.norm\n-1\n")
-    message = r"low.csv, column powerlaw_1.norm: data row 1 \(spectrum 0\) gets -1, "
-    with pytest.raises(ParameterError, match=message + "below the hard limit 0"):
+    message = r"low.csv, column powerlaw_1.norm: data row 1, spectrum 1 \(index 0\) "
+    with pytest.raises(
+        ParameterError, match=message + "gets -1, below the hard limit 0"
+    ):
         build_source(model, None, table=low)
     with pytest.raises(ParameterError, match="only 1 rows"):
         build_source(model, 5, table=low)
@@ -211,8 +213,10 @@ def test_a_distribution_past_a_hard_limit_names_the_param_and_spectrum():
 
     assert len(messages) > 5  # a third of the draws fall below -3
     for first, message in messages:
-        index = int(re.search(r"spectrum (\d+) gets", message).group(1))
-        assert first <= index < first + 10
+        number, index = re.search(
+            r"spectrum (\d+) \(index (\d+)\) gets", message
+        ).groups()
+        assert first <= int(index) < first + 10 and int(number) == int(index) + 1
         assert message.startswith("--param powerlaw_1.PhoIndex=uniform(-5, 1): ")
         assert "below the hard limit -3 of powerlaw_1.PhoIndex" in message
 

@@ -911,12 +911,9 @@ def _as_int_counts(values: np.ndarray) -> np.ndarray:
 
 
 def _where(mask: np.ndarray) -> str:
-    """Name the first offending element and how many there are."""
-    index = tuple(int(i) for i in np.argwhere(mask)[0])
-    label = f"channel index {index[-1]}"
-    if len(index) == 2:
-        label = f"spectrum {index[0]}, {label}"
-    return f"{label} ({int(mask.sum())} values in all)"
+    """Name the first offending element, as an array index, and how many there are."""
+    index = ", ".join(str(int(i)) for i in np.argwhere(mask)[0])
+    return f"counts[{index}] ({int(mask.sum())} values in all)"
 
 
 def _as_channels(channels, n_channels: int) -> np.ndarray:

@@ -788,21 +788,22 @@ def _show_files(session) -> None:
         table.add_row("response", f"(not usable: {error})")
     if session.data_path is not None:
         table.add_row("data", _data_label(session))
-    if session.dummy_active:
-        table.add_row("response", f"dummy, {session.dummy_grid} (diagonal)")
+    dummy = f"dummy, {session.dummy_grid} (diagonal)"
+    if session.dummy_active and observation is None:
+        table.add_row("response", dummy)
     if observation is None:
         if not session.dummy_active and session.data_path is None:
             table.add_row("response", "none (fakeit asks; Enter gives the dummy)")
         session.console.print(table)
         return
-    _describe(table, observation, session)
+    _describe(table, observation, session, dummy if session.dummy_active else None)
     session.console.print(table)
 
 
-def _describe(table, observation, session) -> None:
+def _describe(table, observation, session, response: str | None = None) -> None:
     from specdsl.prompt.fakeit import _response_label
 
-    table.add_row("response", _response_label(observation))
+    table.add_row("response", response or _response_label(observation))
     arf = observation.arf_path
     table.add_row("arf", Path(arf).name if arf is not None else "none")
     background = observation.background

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from specdsl import parameters as _parameters
-from specdsl.errors import ParameterError
+from specdsl.errors import ParameterError, spectrum_label
 from specdsl.fold import FoldedModel
 from specdsl.runtime import interrupt
 from specdsl.runtime.sampling import check_expected, poisson_counts
@@ -144,9 +144,10 @@ class Simulator:
         row = int(np.flatnonzero(bad)[0])
         check_expected(expected[row : row + 1], start + row, self.folded.span[0])
         listed = ", ".join(f"{name}={v[row]:g}" for name, v in values.items())
+        where = spectrum_label(start + row)
         raise ParameterError(
-            f"the model gives a non-finite photon flux for spectrum {start + row} "
-            f"({listed}). Check the parameter values of that spectrum."
+            f"the model gives a non-finite photon flux for {where} ({listed}). "
+            "Check the parameter values of that spectrum."
         )
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from specdsl import parameters as _parameters
-from specdsl.errors import ParameterError
+from specdsl.errors import ParameterError, spectrum_label
 from specdsl.runtime.distributions import Distribution, draw_range, parse_distribution
 
 DESIGNS = ("random", "sobol", "lhs")
@@ -98,9 +98,9 @@ class ParameterSource:
             if problem is None:
                 continue
             row, text = problem
-            where = f"spectrum {first + row}"
+            where = spectrum_label(first + row)
             if name in self.table:
-                where = f"data row {first + row + 1} ({where})"
+                where = f"data row {first + row + 1}, {where}"
             origin = self.origins.get(name, name)
             raise ParameterError(f"{origin}: {where} gets {text}")
 

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from specdsl.errors import ParameterError
+from specdsl.errors import ParameterError, spectrum_label
 
 _MAX_COUNTS = 2.0**31 - 1
 _MASK64 = (1 << 64) - 1
@@ -127,8 +127,9 @@ def check_expected(expected, first_index: int = 0, offset: int = 0) -> None:
 
     row, channel = np.argwhere(bad)[0]
     value = expected[row, channel]
+    where = spectrum_label(first_index + row)
     raise ParameterError(
         f"the model gives {value:g} expected counts in output bin {channel + offset} "
-        f"of spectrum {first_index + row}: expected counts must be finite, >= 0 and "
-        "< 2^31. Check the parameter values of that spectrum (e.g. a negative norm)."
+        f"of {where}: expected counts must be finite, >= 0 and < 2^31. Check the "
+        "parameter values of that spectrum (e.g. a negative norm)."
     )
