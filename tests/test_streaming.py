@@ -86,6 +86,17 @@ def test_existing_parts_need_resume_or_clobber(tmp_path):
         run_job(tmp_path / "r.pha", part_size=400, resume=True)
 
 
+def test_resuming_one_spectrum_says_there_is_nothing_to_resume(tmp_path):
+    run_job(tmp_path / "one.pha", count=1)
+    before = (tmp_path / "one.pha").read_bytes()
+
+    with pytest.raises(OutputError, match="one spectrum is written in a single step"):
+        run_job(tmp_path / "one.pha", count=1, resume=True)
+    assert (tmp_path / "one.pha").read_bytes() == before
+    run_job(tmp_path / "one.pha", count=1, resume=True, clobber=True, seed=2)
+    assert (tmp_path / "one.pha").read_bytes() != before
+
+
 def _cli(output, *extra):
     command = [sys.executable, "-m", "specdsl.cli", "fakeit", "--model", MODEL]
     for item in PARAMS:

@@ -398,6 +398,12 @@ class FakeitJob:
         from specdsl.output.pha import check_output, write_pha
         from specdsl.runtime.fakeit import Simulator
 
+        if self.resume and output.exists() and not self.clobber:
+            raise OutputError(
+                f"{output} already exists; --resume finishes the parts of a job of "
+                "several spectra, and one spectrum is written in a single step: "
+                "pass --clobber to write it again"
+            )
         check_output(output, self.clobber)
         simulator = Simulator(folded, self.seed, self.counting_statistics, 1)
         with self._stage("simulate"):
