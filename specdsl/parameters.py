@@ -94,13 +94,13 @@ def _checked(parameter, value) -> np.ndarray:
     below = array < spec.hard_min
     if below.any():
         raise ParameterError(
-            f"{parameter.name}{_at(below)} = {array[below].min():g} is below its "
+            f"{parameter.name}{_at(below)} = {array[below].flat[0]:g} is below its "
             f"hard limit {spec.hard_min:g}"
         )
     above = array > spec.hard_max
     if above.any():
         raise ParameterError(
-            f"{parameter.name}{_at(above)} = {array[above].max():g} is above its "
+            f"{parameter.name}{_at(above)} = {array[above].flat[0]:g} is above its "
             f"hard limit {spec.hard_max:g}"
         )
     return array

@@ -236,6 +236,8 @@ def test_unknown_parameter_lists_the_valid_ones(pn, model):
     [
         ({"powerlaw_1.norm": -1.0}, "below its hard limit 0"),
         ({"powerlaw_1.PhoIndex": 11.0}, "above its hard limit 10"),
+        ({"powerlaw_1.norm": [1, -0.5, 1, -2]}, r"norm\[1\] = -0.5 is below"),
+        ({"powerlaw_1.PhoIndex": [[1, 12], [11, 2]]}, r"\[0, 1\] = 12 is above"),
         ({"bbodyrad_1.kT": np.nan}, "finite"),
         ({"tbabs_1.nH": [0.1, 0.2], "powerlaw_1.norm": [1, 2, 3]}, "different shapes"),
         ({"powerlaw_1.norm": "a lot"}, "expected a number"),

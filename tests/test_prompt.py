@@ -167,7 +167,10 @@ exit
     ]  # fmt: skip
 
 
-def test_ctrl_c_stops_a_long_fakeit_and_the_session_goes_on(tmp_path):
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_stops_a_long_fakeit_and_sigterm_the_session(tmp_path, stop):
+    """Ctrl-C stops the command and the session goes on, as in XSPEC; SIGTERM
+    (a scheduler, `timeout`) ends the session with 128 + 15."""
     script = """\
 dummyrsp 0.1 10 100 log
 model powerlaw
@@ -199,18 +202,23 @@ exit
         for line in child.stdout:
             seen.append(line)
             if line.startswith("simulating 400000 spectra"):
-                child.send_signal(signal.SIGINT)
+                child.send_signal(getattr(signal, stop))
                 break
         rest, _ = child.communicate(timeout=120)
     finally:
         child.kill()
     screen = "".join(seen) + rest
 
+    assert [p.name for p in tmp_path.iterdir() if p.name != "xdg"] == []
+    if stop == "SIGTERM":
+        assert "interrupted: nothing was written" in rest
+        assert "no fake spectra yet" not in rest  # no command ran after it
+        assert child.returncode == 128 + signal.SIGTERM, screen
+        return
     assert "interrupted: the command stopped and nothing was written" in rest
     assert "no fake spectra yet" in rest  # show fakeit ran after the interrupt
     assert "Model powerlaw<1>" in rest  # and so did the next command
     assert child.returncode == 1, screen
-    assert [p.name for p in tmp_path.iterdir() if p.name != "xdg"] == []
 
 
 # --- errors --------------------------------------------------------------------------

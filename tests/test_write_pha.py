@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,6 +141,66 @@ def test_links_through_symbolic_links_keep_the_short_name(tmp_path):
     # '../../d.arf' from out/here would climb from the link's target: the
     # path from the real folder is written.
     assert read_spectrum(second)[1]["RESPFILE"] == "../" * 8 + "d.arf"
+
+
+def test_no_warning_when_a_link_to_the_data_keeps_the_path_short(tmp_path):
+    from specdsl.output.pha import unreachable_links
+
+    far = tmp_path.joinpath(*["a_long_folder_name"] * 8)
+    far.mkdir(parents=True)
+    (far / "c.rmf").write_bytes(b"")
+    (tmp_path / "data").symlink_to(far)
+    target = tmp_path / "src.pha"
+
+    assert unreachable_links(target, {"RESPFILE": tmp_path / "data" / "c.rmf"}) == []
+    (message,) = unreachable_links(target, {"RESPFILE": far / "c.rmf"})
+    assert message.startswith("RESPFILE names c.rmf only: no path to ")
+
+
+def test_an_output_path_through_a_link_and_dotdot_gets_a_working_link(tmp_path):
+    (tmp_path / "deep" / "sub").mkdir(parents=True)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "r.rmf").write_bytes(b"")
+    (tmp_path / "work" / "lnk").symlink_to(tmp_path / "deep" / "sub")
+
+    # work/lnk/.. is deep/, not work/: the kernel follows the link first.
+    path = write_pha(
+        tmp_path / "work" / "lnk" / ".." / "out.pha",
+        poisson_counts(1024),
+        channels=CHANNELS,
+        exposure=1.0,
+        respfile=tmp_path / "work" / "r.rmf",
+    )
+
+    assert (tmp_path / "deep" / "out.pha").exists()
+    assert read_spectrum(path)[1]["RESPFILE"] == "../work/r.rmf"
+
+
+@pytest.mark.parametrize(
+    "folder",
+    ["q'" * 31, "~x", " d"],  # quotes doubled past 68; '~' expanded; blank stripped
+)
+def test_a_link_readers_would_misread_is_written_another_way(tmp_path, folder):
+    from specdsl.output.pha import unreachable_links
+
+    response = tmp_path / folder / "r.rmf"
+    response.parent.mkdir()
+    response.write_bytes(b"")
+
+    path = write_pha(
+        tmp_path / "out.pha",
+        poisson_counts(1024),
+        channels=CHANNELS,
+        exposure=1.0,
+        respfile=response,
+    )
+
+    link = read_spectrum(path)[1]["RESPFILE"]
+    warnings = unreachable_links(path, {"RESPFILE": response})
+    if link == "r.rmf":  # the absolute path is too long here: a warning says so
+        assert warnings and "names r.rmf only" in warnings[0]
+    else:
+        assert Path(link).is_absolute() and Path(link) == response and not warnings
 
 
 def test_a_bare_link_name_is_resolved_from_the_working_folder(tmp_path, monkeypatch):

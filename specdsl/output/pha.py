@@ -767,21 +767,29 @@ def _path_from(target: Path, path: Path) -> str | None:
     an absolute one; None when none fits.
 
     Paths through symbolic links are kept as the user gave them when they lead
-    to the same file (a link to a data folder gives a short name).
+    to the same file (a link to a data folder gives a short name); each one is
+    checked by resolving it from the folder as readers do.
     """
-    folder = Path(os.path.abspath(Path(target).parent))
-    given, real = Path(os.path.abspath(path)), path.resolve()
+    folder, real = Path(target).parent.absolute(), path.resolve()
     candidates = (
         path.name,
-        os.path.relpath(given, folder),
+        os.path.relpath(path.absolute(), folder),
         os.path.relpath(real, folder.resolve()),
-        str(given),
+        str(path.absolute()),
         str(real),
     )
     for text in candidates:
-        if len(text) <= _FITS_STRING and (folder / text).resolve() == real:
+        if _fits_as_link(text) and (folder / text).resolve() == real:
             return text
     return None
+
+
+def _fits_as_link(text: str) -> bool:
+    """Whether readers get ``text`` back from a one-card FITS string: quotes are
+    doubled in the card, FITS drops trailing blanks, and readers strip blanks
+    and expand a leading '~'."""
+    escaped = text.replace("'", "''")
+    return len(escaped) <= _FITS_STRING and text == text.strip() and text[:1] != "~"
 
 
 _FITS_STRING = 68
@@ -791,19 +799,19 @@ _COMMENTED_LINK = 40  # longer values fill the card: no room for a comment
 def unreachable_links(target: Path, links: dict) -> list[str]:
     """Messages for linked files that readers will not find from ``target``.
 
-    A file away from the target whose relative and absolute paths are both too
-    long for a FITS string is written as its base name only (`_link_text`).
+    A file away from the target with no path from it that fits in a FITS
+    string is written as its base name only (`_link_text`).
     """
     messages = []
     for key, value in links.items():
         if value is None or not Path(value).exists():
             continue
-        path = Path(value).resolve()
+        path = Path(value)
         if _path_from(target, path) is None:
             messages.append(
-                f"{key} names {path.name} only: no path to {path} from the output's "
-                f"folder fits in a FITS keyword ({_FITS_STRING} characters); put "
-                f"a copy or a link to it beside {Path(target).name}"
+                f"{key} names {path.name} only: no path to {path.absolute()} from "
+                f"the output's folder fits in a FITS keyword ({_FITS_STRING} "
+                f"characters); put a copy or a link to it beside {Path(target).name}"
             )
     return messages
 

@@ -78,8 +78,10 @@ def dispatch(session, line: str) -> None:
     except SpecdslError as error:
         report_error(session, error)
     except KeyboardInterrupt:
-        interrupt.clear()
         remove_pending()  # a file the command had started, wherever it stopped
+        if interrupt.terminating():
+            raise  # SIGTERM ends the session (the command line reports it)
+        interrupt.clear()
         session.errors += 1
         written = take_published()
         done = "nothing was written"

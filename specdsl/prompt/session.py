@@ -29,6 +29,7 @@ from specdsl.prompt.responses import (
     EnergyGrid,
     ExtendedEnergies,
 )
+from specdsl.runtime import interrupt
 
 PROMPT = "specdsl> "
 MAX_SCRIPT_DEPTH = 16
@@ -147,6 +148,8 @@ class Session:
                 try:
                     line = source.read(PROMPT, "command")
                 except KeyboardInterrupt:
+                    if interrupt.terminating():
+                        raise  # SIGTERM ends the session
                     continue  # Ctrl-C at an empty prompt: a fresh prompt
                 if line is None:
                     break

@@ -29,6 +29,14 @@ def check() -> None:
         raise KeyboardInterrupt
 
 
+def terminating() -> bool:
+    """Whether the stop asked for came from SIGTERM: the end of the whole
+    session, not just of the command that runs."""
+    import signal
+
+    return _asked.is_set() and _signal["number"] == signal.SIGTERM
+
+
 def clear() -> int | None:
     """Forget a handled stop request; the signal number it came with."""
     number = _signal["number"]
