@@ -1,9 +1,10 @@
 """A stop asked for by a signal, seen even where a library swallowed the exception.
 
-The command line turns SIGINT and SIGTERM into KeyboardInterrupt. Raised inside
-a callback that JAX runs (its garbage-collection hook, say), that exception is
-printed and dropped; so the handler also records the request here, and the
-simulation loop checks it between chunks.
+The command line turns SIGINT and SIGTERM into KeyboardInterrupt and records the
+request here. Where Python would print and drop that exception (a callback JAX
+runs, such as its garbage-collection hook) the handler only records it, and the
+simulation loop checks the record between chunks. At the prompt, SIGINT stops
+the command and SIGTERM the session.
 """
 
 from __future__ import annotations
