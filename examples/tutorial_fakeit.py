@@ -5,9 +5,12 @@ plotted as counts per channel.
     python examples/tutorial_fakeit.py [path/to/PN_spectrum_grp20.fits] [out.png]
 
 The PN files are real data from XMM-Newton (NGC 7793 ULX-4); any OGIP PHA file
-whose RESPFILE and ANCRFILE resolve will do.
+whose RESPFILE and ANCRFILE resolve will do. Without an argument the spectrum is
+read from the shared data folder: $SPECDSL_SHARED_DATA, else ../shared/data
+beside the clone (as the tests find it).
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,11 +23,14 @@ import numpy as np  # noqa: E402
 import specdsl  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_PHA = HERE.parents[1] / "shared/data/xmm-pn-ngc7793-ulx4/PN_spectrum_grp20.fits"
+SHARED_DATA = Path(
+    os.environ.get("SPECDSL_SHARED_DATA", HERE.parents[1] / "shared" / "data")
+)
+DEFAULT_PHA = SHARED_DATA / "xmm-pn-ngc7793-ulx4" / "PN_spectrum_grp20.fits"
 
 
 def main() -> None:
-    pha = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_PHA
+    pha = _spectrum()
     output = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("tutorial_fakeit.png")
 
     observation = specdsl.Observation.from_pha(pha)
@@ -47,6 +53,21 @@ def main() -> None:
 
     _plot(observation, spectra, output)
     print(f"{spectra.shape[0]} spectra of {spectra.shape[1]} groups -> {output}")
+
+
+def _spectrum() -> Path:
+    """The PHA file to fake; one line and exit 1, not a traceback, when missing."""
+    if len(sys.argv) > 1:
+        pha, hint = Path(sys.argv[1]), "give the path of an OGIP PHA file"
+    else:
+        pha = DEFAULT_PHA
+        hint = (
+            "set SPECDSL_SHARED_DATA to the folder holding xmm-pn-ngc7793-ulx4/, "
+            "or give a PHA file as the first argument"
+        )
+    if not pha.is_file():
+        sys.exit(f"{pha}: file not found; {hint}")
+    return pha
 
 
 def _plot(observation, spectra, output: Path) -> None:

@@ -37,7 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     saved = _terminate_like_interrupt()
     take_published()
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # a closed pipe is found here, not at shutdown
+        return status
+    except BrokenPipeError:
+        return _pipe_closed()
     except SpecdslError as error:
         _report(error)
         return 2
@@ -50,6 +54,24 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         remove_pending()
         _restore(saved)
+
+
+def _pipe_closed() -> int:
+    """The reader went away (``| head``): stop quietly, as Unix tools do.
+
+    Output still buffered goes to /dev/null so that Python's final flush does not
+    fail again; status 1, as Python's docs advise and rich does for its output.
+    """
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass  # not a real file (embedded use, tests): nothing to silence
+    finally:
+        os.close(devnull)
+    return 1
 
 
 def _terminate_like_interrupt() -> dict:
@@ -145,8 +167,8 @@ def _add_fakeit(commands) -> None:
     fakeit.add_argument(
         "--exposure",
         type=float,
-        help="exposure time in s (default: the "
-        "spectrum's EXPOSURE, or 10 ks for the default response)",
+        help="exposure time in s (default: the spectrum's EXPOSURE; 10 ks for the "
+        "default response; 1 s, as XSPEC's fakeit, for --rmf without a spectrum)",
     )
     fakeit.add_argument(
         "--no-counting-statistics",
@@ -298,6 +320,7 @@ def _run_fakeit(args) -> int:
                 "--no-background applies to runs with --model; at the prompt, type "
                 "'backgrnd none' after loading the data"
             )
+        _refuse_job_options(args)
         return run_prompt(args.spectrum, rmf=args.rmf, arf=args.arf, seed=args.seed)
     from specdsl.runtime.job import FakeitJob
 
@@ -354,6 +377,33 @@ def _run_fakeit(args) -> int:
     except KeyboardInterrupt:
         clear()  # and changes nothing: every file is complete
     return 0
+
+
+# What the prompt takes from the command line; every other option needs --model.
+_PROMPT_OPTIONS = {"command", "run", "model", "spectrum", "rmf", "arf", "seed"}
+
+
+def _refuse_job_options(args) -> None:
+    """Without --model the prompt opens: refuse the options it would drop."""
+    defaults = vars(_parser().parse_args(["fakeit"]))
+    given = [
+        _spelled(name, value)
+        for name, value in vars(args).items()
+        if name not in _PROMPT_OPTIONS and value != defaults.get(name)
+    ]
+    if given:
+        raise SpecdslError(
+            f"{', '.join(given)} need --model EXPRESSION: they belong to a "
+            "command-line job; for the interactive prompt run 'specdsl fakeit' "
+            "alone (a spectrum, --rmf, --arf and --seed are taken there)"
+        )
+
+
+def _spelled(name: str, value) -> str:
+    """An option as typed: counting_statistics -> --no-counting-statistics."""
+    if name == "counting_statistics" or value is False:
+        return "--no-" + name.replace("_", "-")
+    return "--" + name.replace("_", "-")
 
 
 def _summary(job, path, seconds: float) -> str:

@@ -34,7 +34,7 @@ def source(shared_data):
 def run(tmp_path, script: str) -> str:
     console = Console(file=io.StringIO(), width=100, color_system=None)
     session = Session(console, cwd=tmp_path)
-    session.run(ScriptInput(script.strip().splitlines(), console))
+    session.run(ScriptInput(script.lstrip("\n").splitlines(), console))
     return console.file.getvalue()
 
 

@@ -583,7 +583,7 @@ def test_existing_file_is_never_overwritten_without_clobber(tmp_path, capsys):
     ("make_target", "words"),
     [
         (lambda tmp: tmp / "missing" / "fake.pha", "does not exist"),
-        (lambda tmp: tmp / "a_file.txt" / "fake.pha", "does not exist"),
+        (lambda tmp: tmp / "a_file.txt" / "fake.pha", "is a file, not a directory"),
         (lambda tmp: tmp, "is a directory"),
     ],
 )

@@ -169,6 +169,33 @@ def test_zero_exposure_is_refused_at_setup_and_fixed_by_the_option(acis, capsys)
     assert fits.getheader(acis / "fake.pha", "SPECTRUM")["EXPOSURE"] == 750
 
 
+def test_a_response_without_a_spectrum_notes_its_1_s_exposure(acis, capsys):
+    rmf, output = acis / "3c273.rmf", acis / "fake.pha"
+
+    status, error = fakeit(capsys, "-m", "powerlaw", "--rmf", rmf, "-o", output)
+
+    assert status == 0
+    assert fits.getheader(output, "SPECTRUM")["EXPOSURE"] == 1.0
+    notice = [line for line in error.splitlines() if line.strip()]
+    assert len(notice) == 1, error
+    assert "exposure is 1 s" in notice[0] and "--exposure SECONDS" in notice[0]
+
+    status, error = fakeit(
+        capsys, "-m", "powerlaw", "--rmf", rmf, "-o", output, "--clobber",
+        "--exposure", 500,
+    )  # fmt: skip
+    assert status == 0 and error.strip() == ""
+
+
+def test_exposure_help_names_each_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["fakeit", "--help"])
+    words = " ".join(capsys.readouterr().out.split())
+
+    for default in ("spectrum's EXPOSURE", "10 ks for the default", "1 s, as XSPEC"):
+        assert default in words
+
+
 def test_negative_exposure_names_the_override_in_each_front_end(acis, capsys):
     fits.setval(acis / "3c273.pi", "EXPOSURE", value=-5.0, ext=1)
 
@@ -214,6 +241,39 @@ def test_the_api_and_prompt_still_refuse_a_missing_backfile(acis):
 def test_no_background_belongs_to_model_runs(capsys):
     status, error = fakeit(capsys, "--no-background")
     assert status == 2 and "backgrnd none" in error
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--count", 5, "--param", "1=2", "-o", "x.pha"], "--count, --param, --output"),
+        (["--exposure", 100], "--exposure"),
+        (["--no-counting-statistics", "--clobber"], "--no-counting-statistics"),
+        (["--table", "t.csv", "--grouped"], "--table, --grouped"),
+    ],
+)
+def test_job_options_without_a_model_are_refused(capsys, monkeypatch, options, named):
+    import specdsl.prompt
+
+    monkeypatch.setattr(specdsl.prompt, "run_prompt", lambda *a, **k: pytest.fail())
+    status, error = fakeit(capsys, *options)
+
+    assert status == 2
+    assert named in error and "need --model" in error
+    assert "'specdsl fakeit' alone" in error
+
+
+def test_the_prompt_still_takes_a_spectrum_rmf_arf_and_seed(capsys, monkeypatch):
+    import specdsl.prompt
+
+    taken = {}
+    monkeypatch.setattr(
+        specdsl.prompt, "run_prompt", lambda *a, **k: taken.update(a=a, **k) or 0
+    )
+    status, _ = fakeit(capsys, "s.pha", "--rmf", "r.rmf", "--arf", "a", "--seed", 3)
+
+    assert status == 0
+    assert taken == {"a": ("s.pha",), "rmf": "r.rmf", "arf": "a", "seed": 3}
 
 
 # ------------------------------------------------- 4. command-line spelling

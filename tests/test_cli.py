@@ -265,3 +265,53 @@ def test_sigterm_leaves_no_temporary_file(tmp_path):
 
     assert process.returncode != 0
     assert list(tmp_path.iterdir()) == []
+
+
+CY15 = "chandra-acis-cy15-fakeit"
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [["{cy15}/aciss.fak"], ["--arf", "{cy15}/aciss_aimpt_cy15.arf"]],
+    ids=["spectrum", "arf"],
+)
+def test_a_diagonal_fake_names_the_diagonal_response(tmp_path, near_data, inputs):
+    cy15 = near_data / CY15
+    output = tmp_path / "d.pha"
+    inputs = [item.format(cy15=cy15) for item in inputs]
+
+    status = main(
+        ["fakeit", *inputs, "--model", "po", "--rmf", "diagonal", "-o", str(output)]
+    )
+
+    assert status == 0
+    header = fits.getheader(output, "SPECTRUM")
+    assert "diagonal" in header["FKRSP001"]
+    assert header["RESPFILE"] == "none"  # no file to link: OGIP's word for it
+    assert header["FKARF001"] == "aciss_aimpt_cy15.arf"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["compile", SEED_MODEL, "--json"], ["show", SEED_MODEL, "--source"]],
+    ids=["compile", "show"],
+)
+def test_a_closed_pipe_ends_quietly(arguments):
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written, as `| true`
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "specdsl.cli", *arguments],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+
+    assert result.returncode == 1
+    assert result.stderr == ""

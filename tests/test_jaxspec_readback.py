@@ -351,7 +351,7 @@ def run_prompt(folder: Path, script: str) -> str:
     """Run prompt commands in ``folder``; returns what the session printed."""
     console = Console(file=io.StringIO(), width=100, color_system=None)
     session = Session(console, cwd=folder)
-    lines = textwrap.dedent(script).strip().splitlines()
+    lines = textwrap.dedent(script).lstrip("\n").splitlines()
     session.run(ScriptInput(lines, console))
     return console.file.getvalue()
 

@@ -22,7 +22,7 @@ from specdsl.prompt import run_prompt
 from specdsl.prompt.commands import lookup
 from specdsl.prompt.inputs import ScriptInput, history_path
 from specdsl.prompt.responses import EnergyGrid, dummy_response, regrid
-from specdsl.prompt.session import Session
+from specdsl.prompt.session import Session, canonical_expression
 from specdsl.response.observation import Observation
 
 CY15 = "chandra-acis-cy15-fakeit"
@@ -35,7 +35,7 @@ def console() -> Console:
 def run(tmp_path, script: str, session: Session | None = None):
     """Run a script in-process; returns the session and what it printed."""
     session = session or Session(console(), cwd=tmp_path)
-    lines = textwrap.dedent(script).strip().splitlines()
+    lines = textwrap.dedent(script).lstrip("\n").splitlines()
     session.run(ScriptInput(lines, session.console))
     return session, session.console.file.getvalue()
 
@@ -646,6 +646,7 @@ def test_nowrite_and_plot(dummy_session):
     assert (folder / "batch.png").read_bytes()[:4] == b"\x89PNG"
     plot = screen[screen.index("fake data and folded model") :]
     assert "*" in plot and "-" in plot and "8 keV" in plot
+    assert "* fake data   - folded model" in plot  # the legend, not an axis label
 
 
 def test_parameter_prompt_answers(tmp_path):
@@ -699,6 +700,8 @@ def test_settings_source_and_help(tmp_path):
     assert "cross sections 'bcmc' are not available" in screen
     assert "def model(" in screen
     assert "fa[keit]" in screen and "new[par]" in screen
+    help_text = screen[screen.index("specdsl> help") :]
+    assert "uniform(1,3))" in help_text  # the whole summary, not its first line
 
 
 def test_completion_of_commands_components_parameters_and_paths(tmp_path):
@@ -880,3 +883,130 @@ def test_backgrnd_none_is_what_the_fake_says(tmp_path, shared_data):
     assert "no background: none in use ('backgrnd none'" in screen
     assert "names no background file" not in screen
     assert not (tmp_path / "z_bkg.fak").exists() and (tmp_path / "z.fak").exists()
+
+
+def test_dummyrsp_over_loaded_data_keeps_its_exposure_and_name(tmp_path, shared_data):
+    data = shared_data / "chandra-acis-3c273" / "3c273.pi"
+    script = f"data {data}\ndummyrsp 0.5 8 60 log\nmodel po\n/*\nfakeit\ny\n\n\n\nexit"
+    session, screen = run(tmp_path, script)
+
+    assert " Fake data file name (3c273.fak): " in screen
+    assert "the dummy response's channels replace the spectrum's" in screen
+    assert " Exposure time, correction norm, bkg exposure time (38564.6, " in screen
+    with fits.open(tmp_path / "3c273.fak") as hdus:
+        assert hdus[1].header["EXPOSURE"] == pytest.approx(38564.6, rel=1e-6)
+        assert hdus[1].header["DETCHANS"] == 60  # the dummy's channels
+        assert hdus[1].header["FKRSP001"] == "dummyrsp"
+
+
+def test_energies_after_a_dummy_fake_keep_the_fake_loaded(tmp_path):
+    script = (
+        "dummyrsp 0.5 10 100 lin\nmodel po\n/*\nfakeit none\n\ny\n\ndummy3.fak\n100"
+        "\nenergies 0.1 20 2000 log\nshow data\nfakeit\ny\n\n\n\nexit"
+    )
+    session, screen = run(tmp_path, script)
+
+    shown = screen.split("specdsl> show data")[1]
+    assert re.search(r"^data +dummy3.fak \(fake spectrum", shown, re.M), shown
+    assert re.search(r"^exposure +100 s", shown, re.M), shown
+    assert screen.count(" Fake data file name (dummy3.fak): ") == 1
+    assert " Exposure time, correction norm, bkg exposure time (100.000, " in screen
+
+
+def test_response_none_removes_the_spectrums_response(tmp_path, shared_data):
+    data = shared_data / "chandra-acis-3c273" / "3c273.pi"
+    session, screen = run(tmp_path, f"data {data}\nresponse none\nshow data")
+
+    assert "response removed: fakeit will ask for one" in screen
+    shown = screen.split("specdsl> show data")[1]
+    assert "3c273.rmf" not in shown and "removed with  response none" in shown
+
+    rmf = data.with_name("3c273.rmf")
+    script = f"model po\n/*\nfakeit\n{rmf}\nnone\ny\n\nr.fak\n\nexit"
+    session, screen = run(tmp_path, script, session)
+    assert "For fake spectrum #1 response file is needed: " in screen
+    assert (tmp_path / "r.fak").exists() and not session.response_removed
+
+
+def test_freeze_thaw_and_untie_take_lists_and_links_stay_linked(tmp_path):
+    script = "model po+bb\n/*\nfreeze 1 3\nnewpar 4 = p2\nfreeze 4\nthaw 1,3"
+    session, screen = run(tmp_path, script)
+
+    assert session.errors == 0, screen
+    assert "parameter 4 is linked and cannot be frozen" in screen
+    assert [state.frozen for state in session.table] == [False] * 4
+    session, screen = run(tmp_path, "freeze 1 - 2 bbody_1.kT\nuntie 4 2", session)
+    assert [state.frozen for state in session.table] == [True, True, True, False]
+    assert session.table.get(4).link is None
+
+
+def test_a_command_stopped_at_a_question_changes_nothing(tmp_path):
+    session, _ = run(tmp_path, "model po\n2\n1e-3\nnewpar 1 1.5\n")
+    session, screen = run(tmp_path, "model po+bb\n1.7", session)  # input ends
+
+    assert "the input ended at the question '2:powerlaw:norm>'" in screen
+    assert canonical_expression(session.model) == "powerlaw"
+    assert [state.value for state in session.table] == [1.5, 1e-3]
+
+    session, screen = run(tmp_path, "newpar 1\n", session)  # ends at the prompt
+    assert [state.value for state in session.table] == [1.5, 1e-3]
+    session, screen = run(tmp_path, "fakeit none\n\ny\n", session)
+    assert "the input ended at the question 'Input optional fake file prefix:'" in (
+        screen
+    )
+    assert list(tmp_path.glob("*.fak")) == []
+
+
+def test_source_with_a_file_runs_it(tmp_path):
+    (tmp_path / "m.xcm").write_text("model powerlaw\n2.1\n1e-2\n")
+    session, screen = run(tmp_path, "source m.xcm\nsource")
+
+    assert session.errors == 0, screen
+    assert [state.value for state in session.table] == [2.1, 1e-2]
+    assert "def model(" in screen
+
+
+def test_several_spectra_in_one_data_command_are_refused_clearly(tmp_path, shared_data):
+    folder = shared_data / "exosat-me-session"
+    files = sorted(folder.glob("*.pha"))[:2] or [folder / "a.pha", folder / "b.pha"]
+    line = f"data 1:1 {files[0]} 2:2 {files[1]}"
+    session, screen = run(tmp_path, line)
+
+    text = " ".join(screen.split())
+    assert "one spectrum and one source only, so no 2:2" in text, text
+    assert "file not found" not in text and session.data_path is None
+
+
+def test_a_spectrum_without_its_rmf_is_explained_in_prompt_commands(
+    tmp_path, shared_data
+):
+    data = shared_data / "chandra-hetg-3c120-pha2" / "3c120_heg_1.pha.gz"
+    session, screen = run(tmp_path, f"data {data}\nresponse nowhere.rmf")
+
+    text = " ".join(screen.split())
+    assert "('response default')" in text and "'response file.rmf'" in text
+    assert "Observation.default" not in text and "rmf=" not in text
+    assert text.count("which is not there") == 1  # warned once, not again in show
+    assert "none yet: give one with response <file>" in text
+
+
+def test_response_diagonal_fakes_a_spectrum_that_has_only_an_arf(tmp_path, shared_data):
+    from specdsl.response.observation import DIAGONAL_LABEL
+
+    data = shared_data / "chandra-hetg-3c120-pha2" / "3c120_heg_1.pha.gz"
+    script = (
+        f"data {data}\nresponse diagonal\nmodel po\n/*\nfakeit\ny\n\nheg.fak\n\n"
+        "save files s.xcm\nexit"
+    )
+    session, screen = run(tmp_path, script)
+
+    assert session.errors == 0, screen
+    with fits.open(tmp_path / "heg.fak") as hdus:
+        assert hdus[1].header["FKRSP001"] == DIAGONAL_LABEL
+        assert hdus[1].header["FKARF001"] == "3c120_heg_1.arf.gz"
+        assert hdus[1].data["COUNTS"].sum() > 0
+    assert "response 1:1 diagonal\n" in (tmp_path / "s.xcm").read_text()
+
+    again, screen = run(tmp_path, "@s.xcm\nshow data")
+    assert again.errors == 0, screen
+    assert DIAGONAL_LABEL in screen.split("specdsl> show data")[1]

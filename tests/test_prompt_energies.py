@@ -41,7 +41,7 @@ def run(tmp_path, script: str, session: Session | None = None):
     if session is None:
         console = Console(file=io.StringIO(), width=200, color_system=None)
         session = Session(console, cwd=tmp_path)
-    lines = textwrap.dedent(script).strip().splitlines()
+    lines = textwrap.dedent(script).lstrip("\n").splitlines()
     session.run(ScriptInput(lines, session.console))
     return session, session.console.file.getvalue()
 

@@ -523,6 +523,20 @@ def test_missing_directory_is_refused(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
+@pytest.mark.parametrize("below", ["src.pha", "sub/src.pha"])
+def test_a_file_where_the_folder_should_be_is_named(tmp_path, below):
+    (tmp_path / "my.fak").write_text("x")
+
+    with pytest.raises(OutputError, match="my.fak is a file, not a directory"):
+        write_pha(
+            tmp_path / "my.fak" / below,
+            poisson_counts(8),
+            channels=np.arange(8),
+            exposure=1.0,
+        )
+    assert (tmp_path / "my.fak").read_text() == "x"
+
+
 def test_directory_path_is_refused(tmp_path):
     with pytest.raises(OutputError, match="is a directory"):
         write_pha(tmp_path, poisson_counts(8), channels=np.arange(8), exposure=1.0)

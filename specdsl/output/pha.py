@@ -389,7 +389,7 @@ def check_output(target: Path, clobber: bool) -> Path:
     """Refuse early, before any work, a target that cannot or must not be written."""
     folder = target.parent
     if not folder.is_dir():
-        raise OutputError(f"cannot write {target}: directory {folder} does not exist")
+        raise OutputError(f"cannot write {target}: {_no_folder(folder)}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {target}: directory {folder} is not writable")
     if target.is_dir():
@@ -402,6 +402,16 @@ def check_output(target: Path, clobber: bool) -> Path:
     if target.exists() and not clobber:
         raise OutputError(_exists_message(target))
     return target
+
+
+def _no_folder(folder: Path) -> str:
+    """Why ``folder`` is not there: a file where a directory is needed, or none."""
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                return f"{above} is a file, not a directory"
+            break
+    return f"directory {folder} does not exist"
 
 
 def _exists_message(target: Path) -> str:

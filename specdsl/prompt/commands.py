@@ -12,8 +12,11 @@ running command (nothing half-written is left) and returns to the prompt.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import re
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from specdsl.errors import (
     respell,
 )
 from specdsl.output.temporary import remove_pending, take_published
+from specdsl.response.observation import DIAGONAL, DIAGONAL_LABEL
 from specdsl.runtime import interrupt
 
 
@@ -125,6 +129,9 @@ _PROMPT_SPELLINGS = (
     (r"\barf='([^']*)'", r"'arf \1'"),
     (r"\brmf='([^']*)'", r"'response \1'"),
     (r"\b(rmf|arf)=\.\.\.", r"'\1 FILE'"),
+    (r"\(Observation\.default\(exposure=\.\.\.\)\)", "('response default')"),
+    (r" \[rmf\]: (.*) \(rmf argument\)$", r": \1 (given as the response)"),
+    (r" \[arf\]: (.*) \(arf argument\)$", r": \1 (given as the ARF)"),
     *ROW_SPELLINGS,
 )
 
@@ -191,7 +198,16 @@ def _file_argument(arguments: str, what: str) -> str:
                 f"{what} {words[0]}: one spectrum and one source only (use 1 or 1:1)"
             )
         words = words[1:]
+    later = [word for word in words[1:] if _SPECTRUM_NUMBER.match(word)]
+    if later:
+        raise SpecdslError(
+            f"{what} {arguments.strip()}: one spectrum and one source only, so "
+            f"no {later[0]} (give one file, as spectrum 1)"
+        )
     return " ".join(words)
+
+
+_SPECTRUM_NUMBER = re.compile(r"^\d+(:\d+)?$")
 
 
 def do_data(session, arguments: str) -> None:
@@ -224,15 +240,15 @@ def _check_links(session) -> None:
                 session.background_choice = False
             elif error.field == "RESPFILE":
                 session.console.print(
-                    f"warning: no response for this spectrum yet ({error}); "
-                    "give one with  response <file>",
+                    f"warning: no response for this spectrum yet "
+                    f"({prompt_spelling(str(error))})",
                     style="yellow",
                     markup=False,
                 )
                 return
             else:
                 raise
-            message = f"warning: {error}; going on without it"
+            message = f"warning: {prompt_spelling(str(error))}; going on without it"
             session.console.print(message, style="yellow", markup=False)
 
 
@@ -248,17 +264,22 @@ def do_response(session, arguments: str) -> None:
     if name.lower() == "none":
         session.response_path = None
         session.builtin_response = False
-        session.console.print("response removed")
+        session.response_removed = session.data_path is not None
+        session.console.print(
+            "response removed"
+            + (": fakeit will ask for one" if session.response_removed else "")
+        )
         return
     before = _choices(session)
     session.dummy_active = False
-    if name.lower() == "default":
+    session.response_removed = False
+    session.builtin_response = name.lower() == "default"
+    if session.builtin_response:
         session.response_path = None
-        session.builtin_response = True
     else:
-        _require_file(session.path(name))
-        session.response_path = session.path(name)
-        session.builtin_response = False
+        session.response_path = session.response_choice(name)
+        if session.response_path != DIAGONAL:
+            _require_file(session.response_path)
     _refresh(session, before)
 
 
@@ -297,8 +318,8 @@ def _require_file(path: Path) -> None:
         raise OGIPError(path, "file not found")
 
 
-CHOICES = ("response_path", "builtin_response", "arf_choice", "background_choice",
-           "dummy_active")  # fmt: skip
+CHOICES = ("response_path", "response_removed", "builtin_response", "arf_choice",
+           "background_choice", "dummy_active")  # fmt: skip
 
 
 def _choices(session) -> dict:
@@ -464,9 +485,25 @@ def do_model(session, arguments: str) -> None:
         _list_components(session)
         return
 
-    session.set_model(expression)
-    prompt_parameters(session, list(session.table))
+    with _all_or_nothing(session):
+        session.set_model(expression)
+        prompt_parameters(session, list(session.table))
     _show_model(session)
+
+
+@contextmanager
+def _all_or_nothing(session):
+    """A model or parameter command stopped at a prompt (Ctrl-C, end of input)
+    leaves the model and every parameter as they were before it."""
+    model, table = session.model, session.table
+    saved = [dataclasses.replace(state) for state in table] if table else []
+    try:
+        yield
+    except BaseException:
+        session.model, session.table = model, table
+        for state, before in zip(table or (), saved, strict=True):
+            state.__dict__.update(before.__dict__)
+        raise
 
 
 def prompt_parameters(session, states) -> None:
@@ -496,9 +533,10 @@ def do_newpar(session, arguments: str) -> None:
         raise SpecdslError("no model: define one before newpar")
     if not arguments.strip():
         raise ParameterError("newpar needs a parameter number, e.g. newpar 2 1.7")
-    remaining = session.table.newpar(arguments)
-    if remaining:
-        prompt_parameters(session, remaining)
+    with _all_or_nothing(session):
+        remaining = session.table.newpar(arguments)
+        if remaining:
+            prompt_parameters(session, remaining)
     _show_model(session)
 
 
@@ -508,6 +546,12 @@ def _freeze(frozen: bool):
             raise SpecdslError("no model: define one first")
         for index in session.table.indices(arguments or ""):
             state = session.table.get(index)
+            if state.link is not None:  # XSPEC's rule
+                verb = "frozen" if frozen else "thawed"
+                session.console.print(
+                    f"parameter {index} is linked and cannot be {verb}", style="yellow"
+                )
+                continue
             step = abs(state.delta) or 0.01
             state.delta = -step if frozen else step
         _show_model(session)
@@ -525,9 +569,13 @@ def do_untie(session, arguments: str) -> None:
 
 
 def do_source(session, arguments: str) -> None:
-    """Print the Python/JAX source generated for the model."""
+    """Print the Python/JAX source generated for the model; ``source <file>``
+    runs a script, as Tcl's ``source`` does in XSPEC."""
     from rich.syntax import Syntax
 
+    if arguments.strip():
+        run_script(session, arguments.strip())
+        return
     model = session.require_model()
     session.console.print(Syntax(model.source, "python", word_wrap=True))
 
@@ -686,12 +734,16 @@ def _saved_files(session) -> dict[str, str]:
 def _saved_fake(fake) -> dict[str, str]:
     """A loaded fake spectrum: its file, and the response it was made through in
     full (the .fak's RESPFILE and ANCRFILE hold bare file names)."""
+    from specdsl.prompt.fakeit import response_label
+
     files = {}
     if fake.written and not fake.through_dummy:
         files["data"] = str(fake.path) + ("" if fake.row is None else f"{{{fake.row}}}")
     observation = fake.observation
     if observation.rmf_path is not None:
         files["response"] = str(observation.rmf_path)
+    elif response_label(observation) == DIAGONAL_LABEL:
+        files["response"] = DIAGONAL
     if observation.arf_path is not None:
         files["arf"] = str(observation.arf_path)
     return files
@@ -787,7 +839,7 @@ def _show_files(session) -> None:
     try:
         observation = session.observation()
     except SpecdslError as error:
-        table.add_row("response", f"(not usable: {error})")
+        table.add_row("response", _unusable(session, error))
     if session.data_path is not None:
         table.add_row("data", _data_label(session))
     dummy = f"dummy, {session.dummy_grid} (diagonal)"
@@ -802,10 +854,20 @@ def _show_files(session) -> None:
     session.console.print(table)
 
 
-def _describe(table, observation, session, response: str | None = None) -> None:
-    from specdsl.prompt.fakeit import _response_label
+def _unusable(session, error: SpecdslError) -> str:
+    """What ``show`` says of a response that cannot be used (the warning at
+    ``data`` gave the details)."""
+    if getattr(error, "field", None) != "RESPFILE":
+        return f"(not usable: {prompt_spelling(str(error))})"
+    if session.response_removed:
+        return "none (removed with  response none; fakeit asks for one)"
+    return "none yet: give one with  response <file>  (fakeit asks for one)"
 
-    table.add_row("response", response or _response_label(observation))
+
+def _describe(table, observation, session, response: str | None = None) -> None:
+    from specdsl.prompt.fakeit import response_label
+
+    table.add_row("response", response or response_label(observation))
     arf = observation.arf_path
     table.add_row("arf", Path(arf).name if arf is not None else "none")
     background = observation.background
@@ -933,7 +995,7 @@ def do_help(session, arguments: str) -> None:
     for command in COMMANDS:
         rest = command.name[len(command.abbreviation) :]
         name = f"{command.abbreviation}[{rest}]" if rest else command.name
-        table.add_row(Text(name), Text(command.summary.splitlines()[0]))
+        table.add_row(Text(name), Text(" ".join(command.summary.split())))
     session.console.print(table)
     session.console.print(
         "@file runs a script or .xcm; Tab completes; Ctrl-C stops a command; "
@@ -965,7 +1027,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("fakeit", "fa", do_fakeit, "fakeit [nowrite] [none] [<bkg file>] [N]",
             "simulate spectra and write them (N > 1: a type II batch from the\n"
             "distributions set with newpar, e.g. newpar 2 uniform(1,3))", "fakeit"),
-    Command("freeze", "fr", _freeze(True), "freeze <n>", "freeze parameters",
+    Command("freeze", "fr", _freeze(True), "freeze <n> [<n> ...]", "freeze parameters",
             "parameter"),
     Command("help", "h", do_help, "help [command]", "list commands or explain one",
             "command"),
@@ -980,18 +1042,22 @@ COMMANDS: tuple[Command, ...] = (
     Command("plot", "pl", do_plot, "plot [file.png]",
             "plot the last fake data and folded model (PNG and terminal)", "path"),
     Command("quit", "q", do_exit, "quit", "leave the prompt"),
-    Command("response", "resp", do_response, "response [1:1] <file>|none|default",
-            "set the response (default: specdsl's built-in CCD response)", "path"),
+    Command("response", "resp", do_response,
+            "response [1:1] <file>|none|default|diagonal",
+            "set the response (default: specdsl's built-in CCD response;\n"
+            "diagonal: each ARF bin counted in its channel)", "path"),
     Command("save", "sa", do_save, "save [all|model|files] [file.xcm]",
             "write the session as an XSPEC command file", "save"),
     Command("seed", "see", lambda s, a: _set_seed(s, a), "seed <n>",
             "set the random seed (XSPEC: xset seed <n>)"),
     Command("show", "sh", do_show, "show [all|model|parameters|files|fakeit]",
             "show the session", "show"),
-    Command("source", "sou", do_source, "source",
-            "print the Python/JAX code generated for the model"),
-    Command("thaw", "th", _freeze(False), "thaw <n>", "thaw parameters", "parameter"),
-    Command("untie", "unt", do_untie, "untie <n>", "remove parameter links",
+    Command("source", "sou", do_source, "source [file]",
+            "print the Python/JAX code generated for the model (with a file:\n"
+            "run it as a script, as @file does)", "path"),
+    Command("thaw", "th", _freeze(False), "thaw <n> [<n> ...]", "thaw parameters",
+            "parameter"),
+    Command("untie", "unt", do_untie, "untie <n> [<n> ...]", "remove parameter links",
             "parameter"),
     Command("xsect", "xs", do_xsect, "xsect <vern|bcmc|obcm>",
             "set the photoionisation cross sections", "xsect"),

@@ -146,11 +146,7 @@ def _choose_observation(session, options: FakeitOptions) -> FakeitPlan:
     based_on_data = False
     if not options.ignore_data:
         observation = _data_observation(session)
-        based_on_data = (
-            observation is not None
-            and session.data_path is not None
-            and not session.dummy_active
-        )
+        based_on_data = observation is not None and session.data_path is not None
     if observation is None:
         observation = _ask_response(session)
     if options.backgrounds:
@@ -158,8 +154,8 @@ def _choose_observation(session, options: FakeitOptions) -> FakeitPlan:
         observation = attach_background(
             observation, path, adopt_scales=not based_on_data
         )
-    data_name = None if session.dummy_active else session.data_name
-    label = _response_label(observation)
+    data_name = session.data_name
+    label = response_label(observation)
     return FakeitPlan(
         observation,
         based_on_data,
@@ -191,8 +187,9 @@ def _data_observation(session):
             f"{session.data_name} has no response: fakeit needs one "
             "(or use  fakeit none  for the dummy response)"
         )
-    session.response_path = session.path(answer)
     arf = session.ask("   ...and ancillary file: ").strip()
+    session.response_path = session.response_choice(answer)
+    session.response_removed = False
     if arf and arf != "/":
         session.arf_choice = False if arf.lower() == "none" else session.path(arf)
     session.forget_observation()
@@ -208,7 +205,7 @@ def _ask_response(session):
         return dummy_response(session.dummy_grid, *session.dummy_channels)
     if answer.lower() == "default":
         return Observation.default(exposure=1.0)
-    rmf = session.path(answer)
+    rmf = session.response_choice(answer)
     arf = session.ask("   ...and ancillary file: ").strip()
     if arf in ("", "/") or arf.lower() == "none":
         return Observation.from_response(rmf)
@@ -640,14 +637,17 @@ def _copied_keywords(observation) -> dict:
     }
 
 
-def _response_label(observation) -> str:
+def response_label(observation) -> str:
     """FKRSP001: the response file name, ``dummyrsp``, or our built-in response."""
     from specdsl.prompt.responses import DUMMY_KEYWORDS
+    from specdsl.response.observation import DIAGONAL_LABEL
 
     if observation.rmf_path is not None:
         return Path(observation.rmf_path).name
     if observation.keywords.get("TELESCOP") == DUMMY_KEYWORDS["TELESCOP"]:
         return "dummyrsp"
+    if observation.arf_path is not None:  # only the diagonal has no RMF file
+        return DIAGONAL_LABEL
     return "specdsl default response"
 
 
@@ -703,6 +703,11 @@ def _no_background_note(session, plan) -> str:
         return (
             "no background: none in use ('backgrnd none', or a BACKFILE that "
             "could not be read), none added"
+        )
+    if plan.based_on_data and plan.response_label == "dummyrsp":
+        return (
+            "no background: the dummy response's channels replace the spectrum's, "
+            "so its background (if any) does not fit; none added or simulated"
         )
     if plan.based_on_data and plan.data_name is not None:
         return (

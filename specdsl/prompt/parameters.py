@@ -114,9 +114,9 @@ class ParameterTable:
         )
 
     def indices(self, text: str) -> list[int]:
-        """XSPEC's index list: ``2``, ``2-4``, ``2,5``, or a dotted name."""
+        """XSPEC's index list: ``2``, ``2-4``, ``2,5``, ``2 5``, or dotted names."""
         found: list[int] = []
-        for part in text.split(","):
+        for part in re.split(r"[,\s]+", re.sub(r"\s*-\s*", "-", text.strip())):
             match = _RANGE.match(part.strip())
             if not match:
                 found.append(self.get(part).index)

@@ -57,7 +57,9 @@ def plot_bins(result, min_counts: float | None = None) -> PlotBins:
     e_low, e_high = result.e_min[first], result.e_max[last]
 
     scale = result.exposure * (e_high - e_low)
-    rate, error = summed / scale, np.sqrt(summed) / scale
+    # Known shortcoming: Poisson errors from the counts, also for a spectrum
+    # read with ``data`` that has STAT_ERR (a net spectrum may be negative).
+    rate, error = summed / scale, np.sqrt(np.clip(summed, 0, None)) / scale
     return PlotBins(e_low, e_high, rate, error, model / scale)
 
 
@@ -172,12 +174,12 @@ def _frame(grid, x_range, y_range, label: str = "fake data") -> str:
     bottom = f"{10 ** y_range[0]:9.3g} |"
     lines = []
     for number, row in enumerate(grid):
-        label = " " * 10 + "|"
+        axis = " " * 10 + "|"
         if number == 0:
-            label = top
+            axis = top
         elif number == len(grid) - 1:
-            label = bottom
-        lines.append(label + "".join(row))
+            axis = bottom
+        lines.append(axis + "".join(row))
     width = len(grid[0])
     lines.append(" " * 10 + "+" + "-" * width)
     low, high = f"{10 ** x_range[0]:.3g}", f"{10 ** x_range[1]:.3g} keV"

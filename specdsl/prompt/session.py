@@ -92,7 +92,8 @@ class Session:
 
         self.data_path: Path | None = None
         self.data_corrscal = 1.0
-        self.response_path: Path | None = None
+        self.response_path: Path | str | None = None  # str: DIAGONAL
+        self.response_removed = False  # ``response none`` with a spectrum loaded
         self.builtin_response = False
         self.arf_choice: Path | bool | None = None  # None: the header's ANCRFILE
         self.background_choice: Path | bool | None = None  # None: BACKFILE
@@ -134,7 +135,10 @@ class Session:
             answer = source.read(prompt, "answer")
             if answer is not None:
                 return answer
-        return ""
+        raise SpecdslError(
+            f"the input ended at the question {prompt.strip()!r}: the command "
+            "stopped without its answers"
+        )
 
     def run(self, source) -> None:
         """Read and run commands from ``source`` until it ends or ``exit``."""
@@ -173,6 +177,13 @@ class Session:
 
     # ------------------------------------------------------------ files
 
+    def response_choice(self, text: str) -> Path | str:
+        """A ``response`` answer: a file, or ``diagonal`` (an ideal detector on
+        the ARF's grid, for a spectrum that comes without an RMF)."""
+        from specdsl.response.observation import DIAGONAL
+
+        return DIAGONAL if text.strip().lower() == DIAGONAL else self.path(text)
+
     def load_data(self, path: Path) -> None:
         """XSPEC's ``data``: a spectrum; its header links hold unless overridden."""
         from specdsl.response.ogip import read_pha, split_row_suffix
@@ -197,6 +208,7 @@ class Session:
         self.data_path = path
         self.fake = None
         self.response_path = None
+        self.response_removed = False
         self.arf_choice = None
         self.background_choice = None
         self.builtin_response = False
@@ -225,12 +237,22 @@ class Session:
         from specdsl.response.observation import Observation
 
         if self.dummy_active:
-            observation = self._with_background(
-                dummy_response(self.dummy_grid, *self.dummy_channels)
+            dummy = dummy_response(self.dummy_grid, *self.dummy_channels)
+            spectrum = self._loaded_spectrum()
+            observation = (
+                self._with_background(dummy)
+                if spectrum is None
+                else _dummy_with_spectrum(dummy, spectrum)
             )
             if isinstance(self.energies, ExtendedEnergies):
                 return self.on_model_energies(observation)
             return observation
+        if self.response_removed:
+            raise OGIPError(
+                self.data_path,
+                "no response: removed with  response none",
+                field="RESPFILE",
+            )
         if self.fake is not None:
             return self._fake_observation()
         if self.data_path is not None:
@@ -250,6 +272,33 @@ class Session:
         else:
             return None
         return self.on_model_energies(observation)
+
+    def _loaded_spectrum(self):
+        """The loaded data or fake, which a dummy response supersedes but keeps.
+
+        A spectrum without a usable response is read alone (``dummyrsp`` is
+        XSPEC's way to fake or fit uncalibrated data).
+        """
+        from specdsl.response.observation import Observation
+        from specdsl.response.ogip import read_pha, split_row_suffix
+
+        if self.fake is not None:
+            return self.fake.observation
+        if self.data_path is None:
+            return None
+        if not self.response_removed:
+            try:
+                return Observation.from_pha(
+                    self.data_path,
+                    rmf=self.response_path,
+                    arf=self.arf_choice,
+                    background=self.background_choice,
+                )
+            except OGIPError as error:
+                if error.field != "RESPFILE":
+                    raise
+        file, row = split_row_suffix(self.data_path, None)
+        return read_pha(file, row=row)
 
     def on_model_energies(self, observation):
         """The observation with the model evaluated on the ``energies`` grid."""
@@ -422,6 +471,35 @@ def _with_spectrum(response, spectrum, name: str):
     keywords = {**response.keywords, **spectrum.keywords}
     values = {name: getattr(spectrum, name) for name in fields}
     return dataclasses.replace(response, keywords=keywords, **values)
+
+
+def _dummy_with_spectrum(dummy, spectrum):
+    """The dummy response in place of ``spectrum``'s, as XSPEC's ``dummyrsp``
+    supersedes a loaded spectrum's response: the spectrum's exposure, scales,
+    name and, where the channels agree, its counts and background stay."""
+    from specdsl.response.ogip import Spectrum
+
+    values = {
+        "exposure": float(spectrum.exposure or 1.0),
+        "spectrum_path": (
+            spectrum.path if isinstance(spectrum, Spectrum) else spectrum.spectrum_path
+        ),
+        "row": spectrum.row,
+    }
+    same = spectrum.n_channels == dummy.n_channels
+    for name in ("backscal", "areascal"):
+        value = getattr(spectrum, name)
+        if np.ndim(value) == 0 or same:
+            values[name] = value
+    if same:
+        values.update(
+            counts=spectrum.counts,
+            grouping=spectrum.grouping,
+            quality=spectrum.quality,
+            background=getattr(spectrum, "background", None),
+            background_path=getattr(spectrum, "background_path", None),
+        )
+    return dataclasses.replace(dummy, **values)
 
 
 def _scalar(value, default: float) -> float:

@@ -59,6 +59,8 @@ LINK_HINTS = {
 
 # rmf= value asking for an ideal detector on the ARF's grid (see from_pha).
 DIAGONAL = "diagonal"
+# FKRSP001 of a spectrum faked through it (there is no response file to name).
+DIAGONAL_LABEL = "diagonal response (ARF bins as channels)"
 
 # What to do when a spectrum has no redistribution matrix, said in every such error.
 NO_MATRIX_HINT = (

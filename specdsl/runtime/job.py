@@ -178,6 +178,7 @@ class FakeitJob:
             self._check_background_link(observation)
             return observation
         if self.rmf:
+            self._note_exposure()
             return Observation.from_response(self.rmf, arf or None)
         if arf:
             raise ParameterError("--arf needs --rmf or a spectrum to go with it")
@@ -188,6 +189,14 @@ class FakeitJob:
         if self.arf is not None and str(self.arf).strip().lower() == "none":
             return False
         return self.arf
+
+    def _note_exposure(self) -> None:
+        """A response without a spectrum fakes 1 s (XSPEC's default): say so."""
+        if self.exposure is None:
+            self._warn(
+                "no spectrum and no --exposure: the exposure is 1 s (XSPEC's fakeit "
+                "default for a response alone); --exposure SECONDS sets it"
+            )
 
     def _check_exposure(self, observation) -> None:
         """A spectrum to fake needs a positive exposure: its own or --exposure."""
@@ -448,10 +457,20 @@ class FakeitJob:
         """Instrument keywords copied through, plus XSPEC's record of the fake."""
         copied = {k: v for k, v in obs.keywords.items() if k in _COPIED_KEYWORDS}
         copied["FKSRC001"] = self.expression
-        copied["FKRSP001"] = _name(obs.rmf_path) or "specdsl default response"
+        copied["FKRSP001"] = self._response_label(obs)
         if obs.arf_path:
             copied["FKARF001"] = _name(obs.arf_path)
         return copied
+
+    def _response_label(self, obs) -> str:
+        """FKRSP001: the RMF's file name, or which file-less response was used."""
+        from specdsl.response.observation import DIAGONAL, DIAGONAL_LABEL
+
+        if obs.rmf_path:
+            return _name(obs.rmf_path)
+        if str(self.rmf or "").strip().lower() == DIAGONAL:
+            return DIAGONAL_LABEL
+        return "specdsl default response"
 
     @contextmanager
     def _stage(self, name: str, add: bool = False):
