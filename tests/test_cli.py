@@ -53,6 +53,7 @@ def test_main_job_on_the_default_response(tmp_path):
         assert spectrum.header["HDUCLAS4"] == "TYPE:II"
         assert spectrum.data["COUNTS"].shape == (1000, 1024)
         assert spectrum.header["FKSRC001"] == SEED_MODEL
+        assert "specdsl abund wilm, xsect vern" in str(spectrum.header["HISTORY"])
 
 
 def test_real_data_job_writes_10000_pn_spectra(tmp_path, near_data):

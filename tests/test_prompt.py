@@ -692,9 +692,15 @@ def test_settings_source_and_help(tmp_path):
 
     before = settings.abundance()
     try:
-        script = "abund angr\nxsect bcmc\nmodel po\n/*\nsource\nhelp"
+        script = (
+            "abund angr\nxsect bcmc\nmodel po\n/*\nsource\nhelp\n"
+            "fakeit none\n\ny\n\ns.fak\n\n"
+        )
         session, screen = run(tmp_path, script)
         assert settings.abundance() == "angr" and session.settings["abund"] == "angr"
+        with fits.open(tmp_path / "s.fak") as hdus:
+            history = str(hdus[1].header["HISTORY"])
+        assert "specdsl abund angr, xsect vern" in history  # bcmc is refused
     finally:
         settings.set_abundance(before)
     assert "cross sections 'bcmc' are not available" in screen

@@ -55,6 +55,12 @@ def cross_section() -> str:
     return _current.cross_section
 
 
+def history_line() -> str:
+    """A HISTORY card for a fake spectrum: the tables its absorption used, since
+    our default abundances (wilm) are not XSPEC's (angr)."""
+    return f"specdsl abund {abundance()}, xsect {cross_section()}"
+
+
 def abundance_names() -> tuple[str, ...]:
     """The abundance tables one can select (XSPEC's ``abund`` keywords)."""
     from specdsl.library.photoabsorption import abundance_tables

@@ -651,10 +651,12 @@ def response_label(observation) -> str:
     return "specdsl default response"
 
 
-def _history() -> str:
+def _history() -> list[str]:
     from specdsl import __version__
+    from specdsl.library.settings import history_line
 
-    return f'Fake data file created by specdsl version: {__version__} "fakeit" command'
+    created = f'Fake data file created by specdsl version: {__version__} "fakeit" command'
+    return [created, history_line()]
 
 
 # ----------------------------------------------------------------- report

@@ -433,11 +433,14 @@ class FakeitJob:
         return path
 
     def _header(self, folded) -> dict:
+        from specdsl.library import settings
+
         obs = folded.observation
         header = {
             "channels": obs.channels,
             "exposure": folded.exposure,
             "keywords": self._keywords(obs),
+            "history": [settings.history_line()],
             "poisserr": self.counting_statistics,
             "respfile": obs.rmf_path,
             "ancrfile": obs.arf_path,
