@@ -274,10 +274,10 @@ class _Resolver:
     def _number(self, node: nodes.Number) -> nodes.Node:
         """XSPEC's rule: ``3`` (not ``3.``) is parameter 3 when there is one."""
         written = self.source[node.start : node.end].lstrip("+- \t")
-        index = int(abs(node.value))
-        if not (
-            self.bare_integers and written.isdigit() and 1 <= index <= self.n_parameters
-        ):
+        if not (self.bare_integers and written.isdigit()):
+            return node
+        index = int(written)
+        if not 1 <= index <= self.n_parameters:
             return node
         reference = self._indexed(index, node)
         if node.value < 0:

@@ -8,6 +8,7 @@ import numpy as np
 
 import specdsl._jax  # noqa: F401  (float64 before any array)
 from specdsl import parameters as _parameters
+from specdsl.errors import ParameterError
 from specdsl.library.registry import LIBRARY, Library
 from specdsl.lower import lower
 from specdsl.resolve import Resolved, resolve
@@ -60,7 +61,7 @@ class Model:
 
     def __call__(self, energies, parameters=None):
         """Photon flux per bin on ``energies`` (n + 1 edges, keV); batches vmapped."""
-        edges = jnp.asarray(np.asarray(energies, dtype=np.float64))
+        edges = jnp.asarray(checked_edges(energies))
         values, batch_shape = _parameters.normalize(self.parameters, parameters)
         constants = self.prepare(edges)
 
@@ -150,3 +151,31 @@ def compile(expression, library: Library = LIBRARY, links=None) -> Model:  # noq
 def _on_device(value):
     """A grid constant as a JAX array (device_put: jnp.asarray compiles a copy)."""
     return jax.device_put(np.asarray(value))
+
+
+def checked_edges(energies) -> np.ndarray:
+    """Energy bin edges as float64, refused unless 1-D, finite, >= 0 and rising:
+    a bad grid would otherwise give wrong fluxes without a word."""
+    try:
+        edges = np.asarray(energies, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ParameterError(f"energies must be numbers (keV edges): {error}") from None
+    if edges.ndim != 1 or edges.size < 2:
+        raise ParameterError(
+            f"energies must be a 1-D array of at least 2 bin edges, got shape "
+            f"{edges.shape}"
+        )
+    bad = ~np.isfinite(edges) | (edges < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ParameterError(
+            f"energies[{i}] = {edges[i]:g}: edges must be finite keV >= 0"
+        )
+    falling = np.flatnonzero(np.diff(edges) <= 0)
+    if falling.size:
+        i = int(falling[0])
+        raise ParameterError(
+            f"energies must rise: energies[{i}] = {edges[i]:g} and "
+            f"energies[{i + 1}] = {edges[i + 1]:g}"
+        )
+    return edges

@@ -8,6 +8,7 @@ of others, evaluated inside the generated function.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -308,6 +309,13 @@ def _with_value(parameter, value, parameters, expression) -> Parameter:
 
     number = evaluate_constant(resolved)
     spec = parameter.spec
+    if not math.isfinite(number):
+        raise ModelError(
+            f"{parameter.name}: the value is not a finite real number (division "
+            "by zero, overflow or a complex power?)",
+            expression,
+            value.start,
+        )
     if not spec.hard_min <= number <= spec.hard_max:
         raise ModelError(
             f"{parameter.name} = {number:g} is outside its hard limits "
@@ -375,10 +383,18 @@ def _references(value) -> list[str]:
 
 
 def evaluate_constant(value: nodes.Node) -> float:
-    """The number a value tree without references stands for (no ``eval``)."""
-    from specdsl.links import evaluate
+    """The number a value tree without references stands for (no ``eval``);
+    NaN where the arithmetic fails (``1/0``, ``2**1024``, ``(-8)**(1/3)``)."""
+    import numpy as np
 
-    return float(evaluate(value, {}))
+    from specdsl.links import NUMPY_FUNCTIONS, evaluate
+
+    try:
+        with np.errstate(all="ignore"):
+            number = complex(evaluate(value, {}, NUMPY_FUNCTIONS))
+    except (ArithmeticError, TypeError, ValueError):
+        return math.nan
+    return number.real if number.imag == 0 else math.nan
 
 
 def _apply_api_links(parameters, links, expression) -> tuple[Parameter, ...]:

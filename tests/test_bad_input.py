@@ -805,3 +805,75 @@ def test_malformed_expression_at_the_prompt(expression, words):
     printed = screen.getvalue()
     assert status == 1
     assert words in printed and "^" in printed and "Traceback" not in printed
+
+
+@pytest.mark.parametrize(
+    "value", ["1/0", "2**1024", "0**-1", "(-8)**(1/3)", "10**1000", "-(1/0)"]
+)
+def test_inline_arithmetic_that_fails_is_a_model_error_with_a_caret(value):
+    text = f"powerlaw(PhoIndex={value})"
+    with pytest.raises(ModelError) as error:
+        specdsl.compile(text)
+    assert "not a finite real number" in str(error.value)
+    assert f"    {text}\n" + " " * (4 + text.index(value)) + "^" in str(error.value)
+
+    with pytest.raises(ModelError, match="not a finite real number"):
+        specdsl.compile("powerlaw", links={"powerlaw_1.norm": value})
+
+
+def test_failing_link_arithmetic_at_the_prompt_keeps_the_session(tmp_path):
+    script = (
+        "model powerlaw(PhoIndex=1/0)\nmodel po\n/*\nnewpar 2 = int(1e400)\n"
+        "newpar 2 = p1/0\nshow par\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "specdsl.cli", "fakeit"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "not a finite real number" in done.stdout
+    assert done.stdout.count("gives a value that is not finite") == 2
+    assert "specdsl> show par" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("edges", "words"),
+    [
+        ([1.0, np.nan], "energies[1] = nan"),
+        ([-1.0, 1.0], "energies[0] = -1:"),
+        ([2.0, 1.0], "energies must rise: energies[0] = 2"),
+        ([1.0, 1.0, 2.0], "energies must rise"),
+        ([[1.0, 2.0]], "1-D array"),
+        ([1.0], "at least 2 bin edges"),
+        (["a", "b"], "must be numbers"),
+    ],
+)
+def test_bad_energy_grids_are_refused(edges, words):
+    with pytest.raises(ParameterError) as error:
+        specdsl.compile("powerlaw")(edges, {})
+    assert words in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("keywords", "words"),
+    [
+        ({"seed": 1.5}, "seed must be an integer >= 0, got 1.5"),
+        ({"seed": "a"}, "seed must be an integer"),
+        ({"seed": None}, "seed must be an integer"),
+        ({"seed": -3}, "seed must be an integer >= 0"),
+        ({"batch_size": 1.5}, "batch_size must be an integer >= 1"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+        ({"exposure": np.nan}, "exposure must be finite and > 0 s, got nan"),
+        ({"exposure": -1.0}, "exposure must be finite and > 0 s"),
+        ({"exposure": "10"}, "exposure must be a number of seconds, got '10'"),
+    ],
+)
+def test_fakeit_argument_mistakes_are_named(keywords, words):
+    observation = Observation.default(exposure=100.0)
+    with pytest.raises(ParameterError) as error:
+        specdsl.fakeit(observation, "powerlaw", {}, **keywords)
+    assert words in str(error.value)

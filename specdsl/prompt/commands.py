@@ -94,7 +94,7 @@ def dispatch(session, line: str) -> None:
         session.console.print(
             f"interrupted: the command stopped and {done}", style="yellow"
         )
-    except (OSError, ValueError, RuntimeError, MemoryError) as error:
+    except (OSError, ValueError, RuntimeError, MemoryError, ArithmeticError) as error:
         report_error(session, error)
 
 

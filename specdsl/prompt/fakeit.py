@@ -655,8 +655,8 @@ def _history() -> list[str]:
     from specdsl import __version__
     from specdsl.library.settings import history_line
 
-    created = f'Fake data file created by specdsl version: {__version__} "fakeit" command'
-    return [created, history_line()]
+    created = f"Fake data file created by specdsl version: {__version__}"
+    return [created + ' "fakeit" command', history_line()]
 
 
 # ----------------------------------------------------------------- report

@@ -48,6 +48,7 @@ def fakeit(
     GROUPING groups and drops bad-quality channels; ``exposure`` (s) replaces the
     observation's. ``devices`` (default: all local ones) share each batch.
     """
+    _check_arguments(seed, exposure, batch_size)
     folded = _fold(model, observation, grouped, exposure, devices)
     values, batch_shape = _parameters.normalize(folded.model.parameters, parameters)
     count = math.prod(batch_shape)
@@ -60,6 +61,26 @@ def fakeit(
     ):
         spectra[start : start + len(block)] = block
     return spectra.reshape(*batch_shape, folded.n_bins)
+
+
+def _check_arguments(seed, exposure, batch_size) -> None:
+    """Refuse argument mistakes here, not deep inside numpy or the sampler."""
+    if not _is_integer(seed) or seed < 0:
+        raise ParameterError(f"seed must be an integer >= 0, got {seed!r}")
+    if not _is_integer(batch_size) or batch_size < 1:
+        raise ParameterError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if exposure is None:
+        return
+    if not isinstance(exposure, (int, float, np.integer, np.floating)) or isinstance(
+        exposure, bool
+    ):
+        raise ParameterError(f"exposure must be a number of seconds, got {exposure!r}")
+    if not (math.isfinite(exposure) and exposure > 0):
+        raise ParameterError(f"exposure must be finite and > 0 s, got {exposure!r}")
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def iter_spectra(
