@@ -729,7 +729,7 @@ MALFORMED = [
     ("powerlaw(Foo=1)", ModelError, ["no parameter 'Foo'", "PhoIndex"]),
     ("powerlaw(PhoIndex=11)", ModelError, ["hard limits", "10"]),
     ("powerlaw(norm=-1)", ModelError, ["powerlaw_1.norm", "hard limits"]),
-    ("po(1e999)", ModelError, ["hard limits"]),
+    ("po(1e999)", ModelError, ["not a finite real number", "overflow"]),
     ("powerlaw(PhoIndex=abc)", ModelError, ["unknown parameter 'abc'"]),
     ("po(PhoIndex=powerlaw_1.PhoIndex)", ModelError, ["cycle"]),
     ("atable{}", ModelSyntaxError, ["atable{file}"]),

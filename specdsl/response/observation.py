@@ -499,11 +499,11 @@ def resolve_link(pha_path: Path, value: str, keyword: str) -> Path:
     '%match%' means the PHA's root name with the usual extension. A trailing
     row selector (``bkg.pha{2}``) is not part of the name: see `link_row`.
     """
-    candidates = _link_candidates(pha_path, value, keyword)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
+    found = _linked_file(pha_path, value, keyword)
+    if found is not None:
+        return found
 
+    candidates = _link_candidates(pha_path, value, keyword)
     tried = ", ".join(c.name for c in candidates[1:])
     raise OGIPError(
         candidates[0],
@@ -519,14 +519,37 @@ def missing_link(pha_path, value: str, keyword: str) -> list[Path]:
 
     For a front end that does not need the linked file but says it is missing.
     """
-    candidates = _link_candidates(Path(pha_path), value, keyword)
-    return [] if any(c.is_file() for c in candidates) else candidates
+    pha_path = Path(pha_path)
+    if _linked_file(pha_path, value, keyword) is not None:
+        return []
+    return _link_candidates(pha_path, value, keyword)
 
 
 def link_row(value: str) -> int | None:
     """The row a link selects with XSPEC's ``{n}`` suffix (type II files), or None."""
     match = re.search(r"\{\s*(\d+)\s*\}\s*$", value)
     return None if match is None else int(match.group(1))
+
+
+def _linked_file(pha_path: Path, value: str, keyword: str) -> Path | None:
+    """The first candidate of a link that is a file; None when none is.
+
+    A candidate that is a directory (and no other one a file) is refused here,
+    so that the message says so instead of "file not found".
+    """
+    candidates = _link_candidates(pha_path, value, keyword)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    for candidate in candidates:
+        if candidate.is_dir():
+            raise OGIPError(
+                candidate,
+                f"is a directory, not a file ({keyword} of {pha_path.name} names "
+                f"'{value}'); {LINK_HINTS[keyword]}",
+                field=keyword,
+            )
+    return None
 
 
 def _link_candidates(pha_path: Path, value: str, keyword: str) -> list[Path]:
@@ -536,8 +559,9 @@ def _link_candidates(pha_path: Path, value: str, keyword: str) -> list[Path]:
         root = _root_name(pha_path)
         return [folder / (root + ext) for ext in MATCH_EXTENSIONS.get(keyword, ())]
 
-    value = re.sub(r"[\[{][^\]}]*[\]}]$", "", value.strip())  # drop [ext] / {row}
-    named = Path(value).expanduser()
+    name = re.sub(r"[\[{][^\]}]*[\]}]$", "", value.strip())  # drop [ext] / {row}
+    _refuse_folder_link(pha_path, value, name, keyword)
+    named = Path(name).expanduser()
     named = named if named.is_absolute() else folder / named
     beside = folder / named.name
     candidates = []
@@ -546,6 +570,21 @@ def _link_candidates(pha_path: Path, value: str, keyword: str) -> list[Path]:
         if not base.name.lower().endswith(".gz"):
             candidates.append(base.with_name(base.name + ".gz"))
     return list(dict.fromkeys(candidates))
+
+
+def _refuse_folder_link(pha_path: Path, value: str, name: str, keyword: str) -> None:
+    """A link such as '/', '.', '..' or 'dir/' names no file: refuse it by keyword.
+
+    `name` is the link without its [ext] or {row} selector.
+    """
+    if name and not name.endswith(("/", "\\")) and Path(name).name not in ("", ".."):
+        return
+    raise OGIPError(
+        pha_path,
+        f"{keyword}='{value}' is not a file name (it names a directory or "
+        f"nothing); {LINK_HINTS[keyword]}",
+        field=keyword,
+    )
 
 
 def _root_name(path: Path) -> str:
@@ -605,9 +644,8 @@ def _load_rmf(path: Path, spectrum: Spectrum, rmf) -> Redistribution:
             + NO_MATRIX_HINT,
             field="RESPFILE",
         )
-    try:
-        resolved = resolve_link(path, spectrum.respfile, "RESPFILE")
-    except OGIPError as missing:
+    resolved = _linked_file(path, spectrum.respfile, "RESPFILE")
+    if resolved is None:
         tried = ", ".join(
             c.name for c in _link_candidates(path, spectrum.respfile, "RESPFILE")
         )
@@ -617,7 +655,7 @@ def _load_rmf(path: Path, spectrum: Spectrum, rmf) -> Redistribution:
             f"'{spectrum.respfile}', which is not there (tried {tried}). "
             + NO_MATRIX_HINT,
             field="RESPFILE",
-        ) from missing
+        )
     return read_rmf(resolved, origin=f"RESPFILE of {path.name}")
 
 

@@ -17,7 +17,9 @@ the model syntax, since they are models, not data (`file_kind`).
 from __future__ import annotations
 
 import gzip
+import io
 import re
+import shutil
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -58,10 +60,18 @@ MAX_DENSE_ELEMENTS = 2**25
 # continuum) have a few 10^7 non-zeros.
 MAX_SPARSE_ELEMENTS = 2**27
 
+# The most channels a spectrum may declare (DETCHANS): far above the largest real
+# detectors (XRISM Resolve: 60000), far below what would exhaust memory.
+MAX_DETCHANS = 2**20
+
 # Per-row columns that identify a spectrum of a type II file, listed in messages.
 ROW_LABELS = ("SPEC_NUM", "ROWID", "SPEC_ID", "TG_M", "TG_PART", "TG_SRCID", "TIME")
 
 _MISSING = object()
+
+# The first bytes of a gzip stream (.gz, and XMM-Newton's .FTZ products).
+GZIP_MAGIC = b"\x1f\x8b"
+GZIP_CHUNK = 1 << 22
 
 
 class SparseResponse:
@@ -243,17 +253,18 @@ def open_fits(path, origin: str | None = None) -> Iterator[fits.HDUList]:
 
     `origin` says where the name came from ("RESPFILE of obs.pha") for the message.
     A file astropy reports as truncated or corrupt is refused here, before any
-    of its tables is read.
+    of its tables is read; so is a gzip-compressed file whose stream fails its
+    CRC or length check (see `_fits_source`).
     """
     path = Path(path)
     where = f" ({origin})" if origin else ""
-    if not path.is_file():
-        raise OGIPError(path, f"file not found{where}", field=_origin_field(origin))
+    _refuse_not_a_file(path, where, origin)
+    source = _fits_source(path, where)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AstropyWarning)
         try:
-            hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
+            hdul = fits.open(source, memmap=False, lazy_load_hdus=False)
         except _READ_ERRORS as exc:
             raise OGIPError(
                 path, f"not a readable FITS file{where} (truncated or corrupt?): {exc}"
@@ -269,6 +280,49 @@ def open_fits(path, origin: str | None = None) -> Iterator[fits.HDUList]:
             ) from exc
         finally:
             hdul.close()
+
+
+def _refuse_not_a_file(path: Path, where: str, origin: str | None) -> None:
+    """A path that is missing, or a directory, is refused before it is opened."""
+    field = _origin_field(origin)
+    if path.is_dir():
+        raise OGIPError(path, f"is a directory, not a FITS file{where}", field=field)
+    if not path.is_file():
+        raise OGIPError(path, f"file not found{where}", field=field)
+
+
+def _fits_source(path: Path, where: str):
+    """The path to open, or a gzip-compressed file's checked content in memory.
+
+    astropy decompresses gzip as it reads and stops at the last extension, so
+    the CRC and length at the end of the stream are never checked and a damaged
+    copy reads as good numbers. Decompressing the whole stream here checks
+    both; the file is read whole anyway (memmap=False), so it costs one copy.
+    """
+    try:
+        with open(path, "rb") as raw:
+            if raw.read(2) != GZIP_MAGIC:
+                return path
+            raw.seek(0)
+            return _gunzip(path, raw, where)
+    except OSError as exc:
+        raise OGIPError(path, f"cannot read the file{where}: {exc}") from exc
+
+
+def _gunzip(path: Path, raw, where: str) -> io.BytesIO:
+    """The decompressed content of an open gzip file, refusing a damaged stream."""
+    content = io.BytesIO()
+    try:
+        with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+            shutil.copyfileobj(stream, content, GZIP_CHUNK)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise OGIPError(
+            path,
+            f"gzip-compressed file is corrupt or truncated{where} ({exc}); "
+            "fetch a fresh copy of the file",
+        ) from exc
+    content.seek(0)
+    return content
 
 
 def _refuse_damaged(path, caught, where: str) -> None:
@@ -321,27 +375,6 @@ def find_table(
     )
 
 
-def refuse_damaged_gzip(path) -> None:
-    """Raise when a gzip-compressed file's stream ends early or is corrupt.
-
-    astropy reads a cut gzip stream as a FITS file that simply has fewer
-    extensions, so a missing extension in a gzip file is checked here before
-    it is reported as missing.
-    """
-    path = Path(path)
-    with open(path, "rb") as raw:
-        if raw.read(2) != b"\x1f\x8b":
-            return
-    try:
-        with gzip.open(path, "rb") as stream:
-            while stream.read(1 << 22):
-                pass
-    except (OSError, EOFError, zlib.error) as exc:
-        raise OGIPError(
-            path, f"the gzip-compressed file is truncated or corrupt: {exc}"
-        ) from exc
-
-
 def _hdu_names(hdul) -> str:
     """The extension names, or a hint that a file with none may be cut short."""
     names = ", ".join(h.name or "(unnamed)" for h in hdul[1:])
@@ -350,8 +383,8 @@ def _hdu_names(hdul) -> str:
 
 def _refuse_wrong_hdu_type(hdul, path, extnames: tuple[str, ...]) -> None:
     """An extension with the wanted name that is not a binary table is an error;
-    so is a damaged file (cut gzip stream, unreadable extension header)."""
-    refuse_damaged_gzip(path)
+    so is an unreadable extension header. (A cut gzip stream is refused earlier,
+    by `open_fits`.)"""
     for hdu in hdul[1:]:
         if hdu.name.strip().upper() not in extnames:
             continue
@@ -416,13 +449,17 @@ def _has_column(hdu: fits.BinTableHDU, name: str) -> bool:
     return name in _column_names(hdu)
 
 
-def tlmin(hdu: fits.BinTableHDU, name: str) -> int | None:
-    """The TLMINn keyword of the named column, or None when absent."""
+def tlmin(hdu: fits.BinTableHDU, name: str, path) -> int | None:
+    """The TLMINn keyword of the named column, or None when absent.
+
+    A value that is not a whole number is an OGIPError naming TLMINn, since it
+    sets the number of the first channel.
+    """
     names = _column_names(hdu)
     if name not in names:
         return None
-    value = hdu.header.get(f"TLMIN{names.index(name) + 1}")
-    return None if value is None else int(value)
+    keyword = f"TLMIN{names.index(name) + 1}"
+    return _optional_int(path, hdu.header, keyword, f" (lowest {name})")
 
 
 def _info_keywords(*headers) -> dict:
@@ -439,8 +476,14 @@ def _info_keywords(*headers) -> dict:
 
 
 def _float_array(values, path, name: str) -> np.ndarray:
-    """A column as float64, refusing NaN or infinity."""
-    array = np.asarray(values, dtype=np.float64)
+    """A column as float64, refusing text, NaN or infinity."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        kind = getattr(np.asarray(values), "dtype", "unknown type")
+        raise OGIPError(
+            path, f"{name} is not numeric (its values are {kind})", field=name
+        ) from exc
     if not np.all(np.isfinite(array)):
         bad = int(np.flatnonzero(~np.isfinite(array.ravel()))[0])
         raise OGIPError(path, f"non-finite value in {name} (element {bad})", field=name)
@@ -480,8 +523,10 @@ def _build_redistribution(path, primary, matrix_hdu, ebounds_hdu) -> Redistribut
     channels, e_min, e_max = _read_ebounds(path, ebounds_hdu)
 
     n_channels = channels.size
-    detchans = matrix_hdu.header.get("DETCHANS")
-    if detchans is not None and int(detchans) != n_channels:
+    detchans = _optional_int(
+        path, matrix_hdu.header, "DETCHANS", " (number of channels)"
+    )
+    if detchans is not None and detchans != n_channels:
         raise OGIPError(
             path,
             f"DETCHANS={detchans} in {matrix_hdu.name} but EBOUNDS has "
@@ -616,13 +661,70 @@ def diagonal_redistribution(arf: EffectiveArea, first_channel: int = 1):
 
 
 def _read_ebounds(path, hdu) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CHANNEL, E_MIN, E_MAX of the EBOUNDS extension."""
-    channels = np.asarray(column(hdu, "CHANNEL", path), dtype=np.int64)
-    e_min = _float_array(column(hdu, "E_MIN", path), path, "E_MIN")
-    e_max = _float_array(column(hdu, "E_MAX", path), path, "E_MAX")
+    """CHANNEL, E_MIN, E_MAX of the EBOUNDS extension, checked row by row.
+
+    The channel numbers must rise strictly and each E_MIN..E_MAX must be a
+    non-negative range, or the simulated spectrum would be written with channel
+    boundaries that no reader can use.
+    """
+    channels = _ebounds_channels(path, column(hdu, "CHANNEL", path))
+    e_min = _float_array(column(hdu, "E_MIN", path), path, "E_MIN").reshape(-1)
+    e_max = _float_array(column(hdu, "E_MAX", path), path, "E_MAX").reshape(-1)
     if channels.size == 0:
         raise OGIPError(path, "EBOUNDS has no rows", field="EBOUNDS")
+    _check_channel_energies(path, channels, e_min, e_max)
     return channels, e_min, e_max
+
+
+def _ebounds_channels(path, values) -> np.ndarray:
+    """EBOUNDS CHANNEL as int64: whole numbers that rise strictly, row by row."""
+    floats = _float_array(values, path, "CHANNEL").reshape(-1)
+    if np.any(floats != np.round(floats)):
+        row = int(np.flatnonzero(floats != np.round(floats))[0])
+        raise OGIPError(
+            path,
+            f"EBOUNDS CHANNEL holds {floats[row]:g} in row {row + 1}: channel "
+            "numbers must be whole numbers",
+            field="CHANNEL",
+        )
+    channels = floats.astype(np.int64)
+    step = np.diff(channels)
+    if np.any(step <= 0):
+        row = int(np.flatnonzero(step <= 0)[0]) + 1
+        raise OGIPError(
+            path,
+            f"EBOUNDS CHANNEL must increase strictly, but row {row + 1} has "
+            f"channel {channels[row]} after {channels[row - 1]}",
+            field="CHANNEL",
+        )
+    return channels
+
+
+def _check_channel_energies(path, channels, e_min, e_max) -> None:
+    """One E_MIN and E_MAX per channel, 0 <= E_MIN <= E_MAX (keV)."""
+    for name, values in (("E_MIN", e_min), ("E_MAX", e_max)):
+        if values.size != channels.size:
+            raise OGIPError(
+                path,
+                f"EBOUNDS {name} has {values.size} values for {channels.size} channels",
+                field=name,
+            )
+    if np.any(e_min < 0):
+        row = int(np.flatnonzero(e_min < 0)[0])
+        raise OGIPError(
+            path,
+            f"EBOUNDS E_MIN of channel {channels[row]} is {e_min[row]:g} keV: "
+            "an energy cannot be negative",
+            field="E_MIN",
+        )
+    if np.any(e_max < e_min):
+        row = int(np.flatnonzero(e_max < e_min)[0])
+        raise OGIPError(
+            path,
+            f"EBOUNDS E_MAX of channel {channels[row]} ({e_max[row]:g} keV) is "
+            f"below its E_MIN ({e_min[row]:g} keV)",
+            field="E_MAX",
+        )
 
 
 def _first_matrix_channel(path, hdu) -> int:
@@ -631,7 +733,7 @@ def _first_matrix_channel(path, hdu) -> int:
     Files without TLMIN whose F_CHAN nevertheless holds a 0 can only mean 0-based
     numbering, so that case is read as 0 instead of failing.
     """
-    declared = tlmin(hdu, "F_CHAN")
+    declared = tlmin(hdu, "F_CHAN", path)
     if declared is not None:
         return declared
 
@@ -873,13 +975,35 @@ def read_arf(path, *, origin: str | None = None) -> EffectiveArea:
         hdu = find_table(
             hdul, path, ("SPECRESP",), {"HDUCLAS2": "SPECRESP"}, what="SPECRESP"
         )
+        energy_lo = _float_array(column(hdu, "ENERG_LO", path), path, "ENERG_LO")
+        energy_hi = _float_array(column(hdu, "ENERG_HI", path), path, "ENERG_HI")
         return EffectiveArea(
             path=path,
-            energy_lo=_float_array(column(hdu, "ENERG_LO", path), path, "ENERG_LO"),
-            energy_hi=_float_array(column(hdu, "ENERG_HI", path), path, "ENERG_HI"),
-            specresp=_float_array(column(hdu, "SPECRESP", path), path, "SPECRESP"),
+            energy_lo=energy_lo,
+            energy_hi=energy_hi,
+            specresp=_specresp(path, hdu, energy_lo, energy_hi),
             keywords=_info_keywords(hdu.header, hdul[0].header),
         )
+
+
+def _specresp(path, hdu, energy_lo, energy_hi) -> np.ndarray:
+    """SPECRESP (cm^2), finite and never negative: an area below zero would
+    subtract photons (a negative MATRIX element is refused the same way)."""
+    area = _float_array(column(hdu, "SPECRESP", path), path, "SPECRESP")
+    negative = np.flatnonzero(area.reshape(-1) < 0)
+    if negative.size:
+        at = int(negative[0])
+        where = ""
+        if at < min(energy_lo.size, energy_hi.size):
+            where = f"{energy_lo.flat[at]:g}-{energy_hi.flat[at]:g} keV, "
+        raise OGIPError(
+            path,
+            f"SPECRESP is {area.reshape(-1)[at]:g} cm^2 in bin {at} ({where}"
+            f"{negative.size} negative bin(s) in all): an effective area cannot "
+            "be negative",
+            field="SPECRESP",
+        )
+    return area
 
 
 # ----------------------------------------------------------------------------- PHA
@@ -1015,14 +1139,41 @@ def _is_spectrum_table(hdu) -> bool:
 
 
 def is_type_ii(hdu) -> bool:
-    """A PHA type II table: HDUCLAS3/4 say so, or COUNTS/RATE is a vector column."""
-    classes = {str(hdu.header.get(f"HDUCLAS{i}", "")).strip().upper() for i in (3, 4)}
-    if classes & set(TYPE_II_MARKERS):
-        return True
+    """A PHA type II table: COUNTS/RATE is a vector column, or HDUCLAS3/4 say so.
+
+    The layout wins over the header: a table marked TYPE:II whose COUNTS/RATE
+    and CHANNEL are plain scalar columns lists one channel per row, which is a
+    type I spectrum, and is read as one (not as "1024 spectra").
+    """
     for name in ("COUNTS", "RATE"):
         if _has_column(hdu, name):
-            return _column_width(hdu, name) is not None
-    return False
+            if _column_width(hdu, name) is not None:
+                return True
+            break
+    return _claims_type_ii(hdu) and not _type_i_layout(hdu)
+
+
+def _claims_type_ii(hdu) -> bool:
+    """Whether HDUCLAS3 or HDUCLAS4 says TYPE:II."""
+    classes = {str(hdu.header.get(f"HDUCLAS{i}", "")).strip().upper() for i in (3, 4)}
+    return bool(classes & set(TYPE_II_MARKERS))
+
+
+def _type_i_layout(hdu) -> bool:
+    """Scalar (fixed-width, one-element) CHANNEL and COUNTS or RATE columns."""
+    data = "COUNTS" if _has_column(hdu, "COUNTS") else "RATE"
+    return all(
+        _has_column(hdu, name)
+        and _column_width(hdu, name) is None
+        and not _is_variable_length(hdu, name)
+        for name in ("CHANNEL", data)
+    )
+
+
+def _is_variable_length(hdu, name: str) -> bool:
+    """A 'P' or 'Q' (variable-length array) column."""
+    col = hdu.columns[_column_names(hdu).index(name)]
+    return re.match(r"^\s*\d*[PQ]", str(col.format)) is not None
 
 
 def _column_width(hdu, name: str) -> int | None:
@@ -1201,6 +1352,9 @@ def _build_spectrum(
         if use_bkg_columns
         else _scale(table, "BACKSCAL", index, detchans, default=1.0)
     )
+    _check_scale(table, "BACKSCAL", backscal, first)
+    areascal = _scale(table, "AREASCAL", index, detchans, default=1.0)
+    _check_scale(table, "AREASCAL", areascal, first)
 
     return Spectrum(
         path=path,
@@ -1209,7 +1363,7 @@ def _build_spectrum(
         is_rate=is_rate,
         exposure=exposure,
         backscal=backscal,
-        areascal=_scale(table, "AREASCAL", index, detchans, default=1.0),
+        areascal=areascal,
         corrscal=_scale(table, "CORRSCAL", index, detchans, default=0.0),
         grouping=_grouping(table, index, detchans),
         quality=_quality(table, index, detchans, present),
@@ -1308,7 +1462,7 @@ def _implicit_first(table: _Table, own_ebounds) -> int:
     if own_ebounds is not None:
         return int(own_ebounds[0][0])
     for name in ("COUNTS", "RATE"):
-        declared = tlmin(table.hdu, name)
+        declared = tlmin(table.hdu, name, table.path)
         if declared is not None:
             return declared
     return 1
@@ -1318,7 +1472,7 @@ def _first_pha_channel(table: _Table, file_channels: np.ndarray) -> int:
     """TLMIN of CHANNEL; without it 0 if channel 0 is listed, else OGIP's 1."""
     if not table.has("CHANNEL"):
         return int(file_channels[0]) if file_channels.size else 1
-    declared = tlmin(table.hdu, "CHANNEL")
+    declared = tlmin(table.hdu, "CHANNEL", table.path)
     if declared is not None:
         return declared
     return 0 if file_channels.size and file_channels.min() == 0 else 1
@@ -1329,12 +1483,10 @@ def _detchans(path, header, file_channels: np.ndarray, first: int) -> int:
     if file_channels.size == 0:
         raise OGIPError(path, "SPECTRUM has no rows", field="CHANNEL")
 
-    needed = int(file_channels.max()) - first + 1
-    detchans = _optional_float(path, header, "DETCHANS")
-    detchans = needed if detchans is None else int(detchans)
-    if detchans < 1:
-        raise OGIPError(path, f"DETCHANS={detchans} is not a channel count", "DETCHANS")
     low, high = int(file_channels.min()), int(file_channels.max())
+    detchans = _optional_int(path, header, "DETCHANS", " (number of channels)")
+    detchans = high - first + 1 if detchans is None else detchans
+    _check_detchans(path, detchans, low, high)
     if low < first or high >= first + detchans:
         raise OGIPError(
             path,
@@ -1345,6 +1497,21 @@ def _detchans(path, header, file_channels: np.ndarray, first: int) -> int:
     if np.unique(file_channels).size != file_channels.size:
         raise OGIPError(path, "CHANNEL lists a channel twice", field="CHANNEL")
     return detchans
+
+
+def _check_detchans(path, detchans: int, low: int, high: int) -> None:
+    """A channel count of at least 1 and at most MAX_DETCHANS, checked before
+    any per-channel array is made (DETCHANS=1e12 would ask for terabytes)."""
+    if detchans < 1:
+        raise OGIPError(path, f"DETCHANS={detchans} is not a channel count", "DETCHANS")
+    if detchans > MAX_DETCHANS:
+        raise OGIPError(
+            path,
+            f"DETCHANS={detchans} is implausible for the channels the file lists "
+            f"(CHANNEL {low}..{high}): specdsl reads at most {MAX_DETCHANS} "
+            "channels (real detectors have up to 60000)",
+            field="DETCHANS",
+        )
 
 
 def _exposure_value(table: _Table) -> float | None:
@@ -1366,8 +1533,11 @@ def _spread(values: np.ndarray, index: np.ndarray, n: int, fill) -> np.ndarray:
     return full
 
 
-def _optional_float(path, header, name: str) -> float | None:
-    """A numeric keyword as float, None when absent, OGIPError when not a number."""
+def _optional_float(path, header, name: str, what: str = "") -> float | None:
+    """A numeric keyword as float, None when absent, OGIPError when not a number.
+
+    `what` says what the keyword means, for the message (" (lowest CHANNEL)").
+    """
     if name not in header or header[name] is None:
         return None
     value = header[name]
@@ -1377,11 +1547,26 @@ def _optional_float(path, header, name: str) -> float | None:
         value = float(value)
     except (TypeError, ValueError) as exc:
         raise OGIPError(
-            path, f"{name}={header[name]!r} is not a number", field=name
+            path, f"{name}={header[name]!r}{what} is not a number", field=name
         ) from exc
     if not np.isfinite(value):
         raise OGIPError(path, f"{name}={value} is not finite", field=name)
     return value
+
+
+def _optional_int(path, header, name: str, what: str = "") -> int | None:
+    """An integer keyword (DETCHANS, TLMINn), None when absent; refuses 1.5 or 'x'.
+
+    `what` says what the keyword means, for the message (" (lowest CHANNEL)").
+    """
+    value = _optional_float(path, header, name, what)
+    if value is None:
+        return None
+    if isinstance(header[name], bool) or value != round(value):
+        raise OGIPError(
+            path, f"{name}={header[name]!r}{what} is not a whole number", field=name
+        )
+    return int(value)
 
 
 def _scale(table: _Table, name: str, index, n: int, default: float):
@@ -1402,6 +1587,35 @@ def _scale(table: _Table, name: str, index, n: int, default: float):
     return default if value is None else value
 
 
+def _check_scale(table: _Table, name: str, value, first: int) -> None:
+    """BACKSCAL and AREASCAL are never negative; one AREASCAL for the whole
+    spectrum is never 0 either (it would have no counts at all).
+
+    Zeros are kept in per-channel columns, where real files mark unusable
+    channels with them (XMM-Newton RGS: AREASCAL and BACKSCAL), and in
+    BACKSCAL, which may be 0 in a spectrum without a background.
+    """
+    values = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    per_channel = np.ndim(value) > 0
+    bad = values < 0
+    if name == "AREASCAL" and not per_channel:
+        bad |= values == 0
+    if not bad.any():
+        return
+    at = int(np.flatnonzero(bad)[0])
+    if per_channel:
+        where = f"{name} column: channel {first + at} has {name}={values[at]:g}"
+    else:
+        source = "column" if table.has(name) else "keyword"
+        where = f"{name}={values[at]:g} ({source}{table.where})"
+    reason = (
+        "a scaling factor cannot be negative"
+        if values[at] < 0
+        else f"{name} must be > 0 (0 leaves the spectrum without counts)"
+    )
+    raise OGIPError(table.path, f"{where}: {reason}", field=name)
+
+
 def _background_backscal(table: _Table) -> float:
     """BACKSCUP + BACKSCDN of a grating row (per-row column or keyword)."""
     up, down = table.number("BACKSCUP"), table.number("BACKSCDN")
@@ -1412,6 +1626,13 @@ def _background_backscal(table: _Table) -> float:
             f"BACKGROUND_UP/DOWN columns without a {missing} keyword or column",
             field=missing,
         )
+    for name, value in (("BACKSCUP", up), ("BACKSCDN", down)):
+        if value < 0:
+            raise OGIPError(
+                table.path,
+                f"{name}={value:g}{table.where}: a scaling factor cannot be negative",
+                field=name,
+            )
     return up + down
 
 
