@@ -10,13 +10,13 @@ import sys
 import time
 
 from specdsl.errors import ROW_SPELLINGS, ModelSyntaxError, SpecdslError, respell
-from specdsl.output.temporary import remove_pending, take_published
+from specdsl.output.temporary import published, remove_pending, take_published
 from specdsl.runtime.interrupt import (
     ask_to_stop,
     clear,
     deferred,
-    deferring,
-    unraisable,
+    should_raise,
+    single_stop,
 )
 
 
@@ -46,11 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         _report(error)
         return 2
     except KeyboardInterrupt:
-        remove_pending()
-        written = take_published()
-        done = f"after writing {written[-1]}" if written else "nothing was written"
-        _console(stderr=True).print(f"[yellow]interrupted: {done}[/]")
-        return _interrupted_status()
+        return _interrupted(None)
     finally:
         remove_pending()
         _restore(saved)
@@ -93,10 +89,11 @@ def _terminate_like_interrupt() -> dict:
 
 
 def _interrupt(signum, frame) -> None:
-    """Record the stop; raise it unless a step must finish first or Python
-    would drop the exception where it lands (the loop's checks then take it)."""
+    """Record the stop; raise it unless a step must finish first, Python would
+    drop the exception where it lands (the loop's checks then take it) or a job
+    is already stopping (see `specdsl.runtime.interrupt.single_stop`)."""
     ask_to_stop(signum)
-    if not deferring() and not unraisable(frame):
+    if should_raise(frame):
         raise KeyboardInterrupt
 
 
@@ -106,6 +103,37 @@ def _restore(saved: dict) -> None:
 
     for number, handler in saved.items():
         signal.signal(number, handler)
+
+
+def _interrupted(job) -> int:
+    """After a stop: remove unfinished files and say which complete ones are kept."""
+    remove_pending()
+    message = stop_summary(job, published())
+    _console(stderr=True).print(message, style="yellow", markup=False)
+    return _interrupted_status()
+
+
+def stop_summary(job, written) -> str:
+    """What a stopped command leaves: the complete files (of a job, those kept
+    from before too), and how to finish the job."""
+    files = [path for path in written if not path.name.endswith(".params.npz")]
+    kept = [*getattr(job, "skipped", ()), *files]
+    if not kept:
+        return "interrupted: nothing was written"
+    if job is None or not job.n_parts:
+        return f"interrupted: after writing {kept[-1]}"
+    return (
+        f"interrupted: {len(kept)} of {job.n_parts} file(s) complete and kept "
+        f"({_listed(kept)}); run the same command with --resume to write the rest"
+    )
+
+
+def _listed(paths, most: int = 4) -> str:
+    """File names, the first and last few when there are many."""
+    names = [getattr(path, "name", str(path)) for path in paths]
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:2])}, ... {', '.join(names[-2:])}"
 
 
 def _interrupted_status() -> int:
@@ -354,23 +382,11 @@ def _run_fakeit(args) -> int:
     )
     started = time.perf_counter()
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    try:
-        path = job.run(progress=progress)
-    except KeyboardInterrupt:
-        from specdsl.output.stream import is_params_file
-
-        removed = remove_pending()
-        written = take_published()
-        kept = len(job.skipped) + sum(not is_params_file(p) for p in written)
-        if not kept:
-            _console(stderr=True).print("[yellow]interrupted: nothing was written[/]")
-            return _interrupted_status()
-        unfinished = ", the unfinished one removed" if removed else ""
-        _console(stderr=True).print(
-            f"[yellow]interrupted: {kept} complete file(s) kept{unfinished}; run "
-            "the same command with --resume to finish[/]"
-        )
-        return _interrupted_status()
+    with single_stop():  # a second signal cannot cut the message short
+        try:
+            path = job.run(progress=progress)
+        except KeyboardInterrupt:
+            return _interrupted(job)
     try:
         with deferred():  # the job is done: a late Ctrl-C waits for the summary
             _console().print(_summary(job, path, time.perf_counter() - started))

@@ -877,3 +877,10 @@ def test_fakeit_argument_mistakes_are_named(keywords, words):
     with pytest.raises(ParameterError) as error:
         specdsl.fakeit(observation, "powerlaw", {}, **keywords)
     assert words in str(error.value)
+
+
+def test_counts_too_many_for_the_sampler_name_the_exposure():
+    observation = Observation.default(exposure=1e20)
+    with pytest.raises(ParameterError) as error:
+        specdsl.fakeit(observation, "powerlaw", {})
+    assert "< 2^31. Check the exposure and the parameter values" in str(error.value)

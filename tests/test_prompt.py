@@ -1016,3 +1016,12 @@ def test_response_diagonal_fakes_a_spectrum_that_has_only_an_arf(tmp_path, share
     again, screen = run(tmp_path, "@s.xcm\nshow data")
     assert again.errors == 0, screen
     assert DIAGONAL_LABEL in screen.split("specdsl> show data")[1]
+
+
+def test_prompt_fake_carries_the_stokes_selection_of_its_data(tmp_path, shared_data):
+    data = shared_data / "ixpe-gpd" / "det1_filt_src_Q.pha"
+    script = f"data {data}\nmodel po\n/*\nfakeit\ny\n\nq.fak\n\nexit"
+    session, screen = run(tmp_path, script)
+
+    assert session.errors == 0, screen
+    assert fits.getheader(tmp_path / "q.fak", "SPECTRUM")["XFLT0001"] == "Stokes:1"

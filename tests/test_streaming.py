@@ -15,7 +15,11 @@ import specdsl
 from specdsl.errors import OutputError, ParameterError
 from specdsl.fold import FoldedModel
 from specdsl.output.pha import SpectrumTableWriter
-from specdsl.output.stream import open_counts, plan_parts
+from specdsl.output.stream import (
+    open_counts,
+    plan_parts,
+    remove_stale_temporaries,
+)
 from specdsl.runtime.distributions import draw_range, parse_distribution
 from specdsl.runtime.fakeit import Simulator
 from specdsl.runtime.inputs import build_source
@@ -281,6 +285,36 @@ def test_table_writer_appends_rows_and_appears_only_when_complete(tmp_path):
         np.testing.assert_array_equal(data["x.y"], np.arange(10.0))
         np.testing.assert_array_equal(data["CHANNEL"][3], np.arange(1, 17))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.pha"]
+
+
+def test_table_writer_repeats_quality_and_grouping_in_every_row(tmp_path):
+    target = tmp_path / "q.pha"
+    quality = np.array([5, 0, 0, 0, 0, 0, 2, 1], np.int16)
+    grouping = np.array([1, 1, -1, -1, 1, 1, 1, 1], np.int16)
+    flags = {"quality": quality, "grouping": grouping}
+    with SpectrumTableWriter(
+        target, 3, channels=np.arange(8), exposure=1.0, **flags
+    ) as writer:
+        writer.append(np.ones((3, 8), np.int32))
+
+    data = fits.getdata(target, "SPECTRUM")
+    np.testing.assert_array_equal(data["QUALITY"], np.tile(quality, (3, 1)))
+    np.testing.assert_array_equal(data["GROUPING"], np.tile(grouping, (3, 1)))
+
+
+def test_stale_temporaries_of_the_parts_are_removed_and_no_others(tmp_path):
+    parts = plan_parts(tmp_path / "k.pha", 30, 10)
+    stale = [
+        tmp_path / ".k-0001.pha.0123abcd.tmp",
+        tmp_path / ".k-0002.pha.params.npz.ffee0011.tmp",
+    ]
+    others = [tmp_path / ".other.pha.0123abcd.tmp", tmp_path / "k-0001.pha"]
+    for path in stale + others:
+        path.write_text("x")
+
+    remove_stale_temporaries(parts)
+
+    assert sorted(tmp_path.iterdir()) == sorted(others)
 
 
 def test_unfinished_table_writer_leaves_nothing(tmp_path):

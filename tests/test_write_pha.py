@@ -564,6 +564,51 @@ def test_directory_without_write_permission_is_refused(tmp_path, monkeypatch):
         )
 
 
+def test_a_name_too_long_is_an_output_error_naming_it(tmp_path):
+    target = tmp_path / ("a" * 300 + ".pha")
+
+    with pytest.raises(OutputError) as caught:
+        write_pha(target, poisson_counts(8), channels=np.arange(8), exposure=1.0)
+
+    message = str(caught.value)
+    assert message.startswith(f"cannot write {target}: File name too long")
+    assert "choose a shorter name" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_name_that_fits_only_without_the_temporary_suffix_is_refused(tmp_path):
+    target = tmp_path / ("b" * 250 + ".pha")  # 254 bytes: its temporary has 268
+
+    with pytest.raises(OutputError, match="File name too long .254 bytes"):
+        pha_module.check_output(target, clobber=False)
+
+
+def test_an_error_looking_at_the_target_is_an_output_error(tmp_path, monkeypatch):
+    import errno
+
+    target = tmp_path / "s.pha"
+    is_dir = Path.is_dir
+
+    def refused(path):
+        if path == target:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return is_dir(path)
+
+    monkeypatch.setattr(Path, "is_dir", refused)
+    for check in (
+        lambda: pha_module.check_output(target, clobber=True),
+        lambda: pha_module.check_target(target),
+    ):
+        with pytest.raises(OutputError, match=f"cannot write {target}: Permission"):
+            check()
+
+
+def test_check_target_names_a_directory_whatever_clobber_says(tmp_path):
+    with pytest.raises(OutputError, match="it is a directory; name a file"):
+        pha_module.check_target(tmp_path)
+    assert pha_module.check_target(tmp_path / "new.pha") == tmp_path / "new.pha"
+
+
 # --- validation ------------------------------------------------------------------
 
 GOOD = {"counts": np.ones(8, int), "channels": np.arange(1, 9), "exposure": 1.0}

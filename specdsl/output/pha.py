@@ -49,6 +49,7 @@ Limits:
 from __future__ import annotations
 
 import datetime
+import errno
 import gzip
 import os
 import re
@@ -290,7 +291,7 @@ class SpectrumTableWriter:
         self.table.header["NAXIS2"] = self.rows
         self._constant_columns = {
             name: example_sources[name][0]
-            for name in ("EXPOSURE", *scales)
+            for name in ("EXPOSURE", "QUALITY", "GROUPING", *scales)
             if name in example_sources
         }
         self.next_spec_num = first_spec_num
@@ -387,21 +388,71 @@ class SpectrumTableWriter:
 
 def check_output(target: Path, clobber: bool) -> Path:
     """Refuse early, before any work, a target that cannot or must not be written."""
-    folder = target.parent
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {target}: {_no_folder(folder)}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {target}: directory {folder} is not writable")
+    try:
+        folder = target.parent
+        if not folder.is_dir():
+            raise OutputError(f"cannot write {target}: {_no_folder(folder)}")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError(
+                f"cannot write {target}: directory {folder} is not writable"
+            )
+        exists = _check_kind(target)
+    except OSError as error:
+        raise OutputError(_os_message(target, error)) from None
+    if exists and not clobber:
+        raise OutputError(_exists_message(target))
+    return target
+
+
+def check_target(target: Path) -> Path:
+    """Refuse a target that --clobber could not help: a directory, a device, a
+    name too long; an error the system gives on looking is an OutputError too."""
+    try:
+        _check_kind(target)
+    except OSError as error:
+        raise OutputError(_os_message(target, error)) from None
+    return target
+
+
+def _check_kind(target: Path) -> bool:
+    """Whether a regular file is there; refuses a name too long or anything else."""
+    _check_name_length(target)
     if target.is_dir():
-        raise OutputError(f"cannot write {target}: it is a directory")
+        raise OutputError(
+            f"cannot write {target}: it is a directory; name a file to write"
+        )
     if target.exists() and not target.is_file():
         raise OutputError(
             f"cannot write {target}: it exists and is not a regular file (a device, "
             "pipe or socket), so it is never replaced, not even with --clobber"
         )
-    if target.exists() and not clobber:
-        raise OutputError(_exists_message(target))
-    return target
+    return target.exists()
+
+
+# A file is first written as ".<name>.<8 hex digits>.tmp" (see temporary_name).
+_TEMPORARY_EXTRA = len(".") + len(".12345678.tmp")
+
+
+def _check_name_length(target: Path) -> None:
+    """Refuse a name that the folder cannot hold with the temporary name's extra."""
+    try:
+        limit = os.pathconf(target.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return  # unknown: the system says so when the file is made
+    length = len(os.fsencode(target.name))
+    if length + _TEMPORARY_EXTRA > limit:
+        raise OutputError(
+            f"cannot write {target}: {os.strerror(errno.ENAMETOOLONG)} ({length} "
+            f"bytes; names in {target.parent} hold at most {limit}, and the file "
+            f"is first written under a name {_TEMPORARY_EXTRA} bytes longer); "
+            "choose a shorter name"
+        )
+
+
+def _os_message(target: Path, error: OSError) -> str:
+    """What the system said when the target was looked at, as a one-line reason."""
+    reason = error.strerror or str(error)
+    return f"cannot write {target}: {reason}"
 
 
 def _no_folder(folder: Path) -> str:

@@ -130,13 +130,33 @@ def _job_of(part: Part, fmt: str, n_bins: int) -> str | None:
         raise OutputError(f"cannot read {part.path} to resume: {error}") from None
 
 
-def remove_stale_temporaries(part: Part) -> None:
-    """Hidden files left by a process that was killed while writing this part."""
-    paths = [part.path, params_path(part.path)]
-    for path in paths:
-        pattern = os.path.join(glob.escape(str(path.parent)), f".{path.name}.*.tmp")
-        for stale in glob.glob(pattern):
-            Path(stale).unlink(missing_ok=True)
+def remove_stale_temporaries(parts) -> None:
+    """Hidden files left by a process that was killed while writing these parts.
+
+    Each folder is listed once (globbing per part took 13 s for 10^5 parts).
+    """
+    names: dict[Path, set[str]] = {}
+    for part in parts:
+        for path in (part.path, params_path(part.path)):
+            names.setdefault(path.parent, set()).add(path.name)
+    for folder, wanted in names.items():
+        for stale in _stale_in(folder, wanted):
+            stale.unlink(missing_ok=True)
+
+
+def _stale_in(folder: Path, wanted: set[str]) -> list[Path]:
+    """``.<name>.<token>.tmp`` files in ``folder`` whose name is in ``wanted``."""
+    try:
+        entries = [e.name for e in os.scandir(folder)]
+    except OSError:
+        return []  # no folder, or not readable: nothing of ours to remove
+    stale = []
+    for entry in entries:
+        if entry.startswith(".") and entry.endswith(".tmp"):
+            name = entry[1 : -len(".tmp")].rpartition(".")[0]
+            if name in wanted:
+                stale.append(folder / entry)
+    return stale
 
 
 def open_part(

@@ -55,6 +55,12 @@ def record_published(target: Path) -> None:
         _published.append(target)
 
 
+def published() -> list[Path]:
+    """The files renamed into place since the record was last taken (kept)."""
+    with _lock:
+        return list(_published)
+
+
 def take_published() -> list[Path]:
     """The files renamed into place since the last call (the record is cleared)."""
     with _lock:

@@ -50,7 +50,6 @@ import numpy as np
 from specdsl.errors import OutputError, ParameterError, SpecdslError
 from specdsl.prompt.session import FakeResult, canonical_expression
 
-COPIED_KEYWORDS = ("TELESCOP", "INSTRUME", "FILTER", "CHANTYPE")
 # What FoldedModel reads from an observation (the fold cache's key).
 RESPONSE_FIELDS = ("energy_edges", "redistribution", "effective_area", "areascal")
 MAX_BATCH_BYTES = 4 * 2**30  # type II files are built in memory
@@ -630,11 +629,9 @@ def _keywords(session, plan: FakeitPlan) -> dict:
 
 
 def _copied_keywords(observation) -> dict:
-    return {
-        key: observation.keywords[key]
-        for key in COPIED_KEYWORDS
-        if key in observation.keywords
-    }
+    from specdsl.response.ogip import identity_keywords
+
+    return identity_keywords(observation.keywords)
 
 
 def response_label(observation) -> str:

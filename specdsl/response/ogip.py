@@ -35,6 +35,11 @@ from specdsl.errors import OGIPError, SpecdslError
 
 MATRIX_EXTNAMES = ("MATRIX", "SPECRESP MATRIX")
 INFO_KEYWORDS = ("TELESCOP", "INSTRUME", "FILTER", "CHANTYPE", "DETCHANS")
+# XSPEC's data-selection keywords (IXPE: XFLT0001 = 'Stokes:1').
+XFLT_KEYWORD = re.compile(r"^XFLT\d{4}$")
+# What a fake spectrum carries over from the spectrum it is based on, as XSPEC
+# does: which instrument and data selection (not exposure or dates).
+IDENTITY_KEYWORDS = ("TELESCOP", "INSTRUME", "FILTER", "CHANTYPE")
 TYPE_II_MARKERS = ("TYPE:II", "TYPEII", "TYPE II")
 
 # A pure redistribution element is a probability; float32 storage can round it a
@@ -463,16 +468,27 @@ def tlmin(hdu: fits.BinTableHDU, name: str, path) -> int | None:
 
 
 def _info_keywords(*headers) -> dict:
-    """TELESCOP, INSTRUME, FILTER, CHANTYPE, DETCHANS, each from the first header
-    that has it."""
+    """INFO_KEYWORDS and XFLTnnnn, each from the first header that has it."""
+    keys = list(INFO_KEYWORDS)
+    for header in headers:
+        keys += [key for key in header if XFLT_KEYWORD.match(key) and key not in keys]
     found = {}
-    for key in INFO_KEYWORDS:
+    for key in keys:
         for header in headers:
             if key in header and header[key] is not None:
                 value = header[key]
                 found[key] = value.strip() if isinstance(value, str) else value
                 break
     return found
+
+
+def identity_keywords(keywords: dict) -> dict:
+    """The keywords a fake spectrum copies from the one it is based on."""
+    return {
+        key: value
+        for key, value in keywords.items()
+        if key in IDENTITY_KEYWORDS or XFLT_KEYWORD.match(key)
+    }
 
 
 def _float_array(values, path, name: str) -> np.ndarray:

@@ -20,6 +20,8 @@ never depend on which range asked for it.
 from __future__ import annotations
 
 import re
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -158,29 +160,34 @@ def build_source(model, count, params=(), *, seed=0, table=None, design="random"
 def read_table(path, model) -> dict[str, np.ndarray]:
     """Columns of a CSV, .npz or structured .npy file, keyed by parameter name."""
     path = Path(path)
-    suffix = path.suffix.lower()
     try:
-        if suffix == ".npz":
-            with np.load(path) as archive:
-                raw = {key: np.asarray(archive[key]) for key in archive.files}
-        elif suffix == ".npy":
-            raw = _structured_columns(path, np.load(path, mmap_mode="r"))
-        else:
-            raw = _csv_columns(path)
-    except (OSError, ValueError) as error:
+        raw = _raw_columns(path)
+    except zipfile.BadZipFile as error:
+        raise ParameterError(
+            f"cannot read the parameter table {path}: not a valid .npz (zip) "
+            f"file ({error})"
+        ) from None
+    except (OSError, ValueError, EOFError, zlib.error) as error:
         raise ParameterError(
             f"cannot read the parameter table {path}: {error}"
         ) from None
 
-    columns = {}
-    for key, column in raw.items():
+    columns, named = {}, {}
+    for key, column in raw:
         column = np.asarray(column)
         if column.ndim != 1 or column.dtype.kind not in "biuf":
             raise ParameterError(
                 f"{path}: column {key!r} must be one number per spectrum; got shape "
                 f"{column.shape}, dtype {column.dtype}"
             )
-        columns[_resolve(model, key, f"{path}: column")] = column
+        name = _resolve(model, key, f"{path}: column")
+        if name in named:
+            raise ParameterError(
+                f"{path}: columns {named[name]!r} and {key!r} both set {name}; "
+                "give each parameter one column"
+            )
+        named[name] = key
+        columns[name] = column
     lengths = {len(column) for column in columns.values()}
     if len(lengths) > 1:
         raise ParameterError(f"{path}: the columns have different lengths {lengths}")
@@ -189,30 +196,72 @@ def read_table(path, model) -> dict[str, np.ndarray]:
     return columns
 
 
-def _structured_columns(path, array) -> dict:
+def _raw_columns(path: Path) -> list[tuple[str, np.ndarray]]:
+    """(name, values) of each column, in the file's order, by the file's suffix."""
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        with np.load(path) as archive:
+            return [(key, np.asarray(archive[key])) for key in archive.files]
+    if suffix == ".npy":
+        return _structured_columns(path, _load_npy(path))
+    return _csv_columns(path)
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    """A .npy file, memory-mapped; a file not in numpy's format is refused."""
+    with open(path, "rb") as handle:
+        start = handle.read(len(np.lib.format.MAGIC_PREFIX))
+    if start != np.lib.format.MAGIC_PREFIX:
+        raise ValueError("not a .npy file (it does not start with numpy's header)")
+    try:
+        return np.load(path, mmap_mode="r")
+    except ValueError as error:
+        raise ValueError(f"not a readable .npy file ({error})") from None
+
+
+def _structured_columns(path, array) -> list:
     if array.dtype.names is None:
         raise ParameterError(
             f"{path}: a .npy table must be a structured array with one field per "
             "parameter (or use .npz or .csv)"
         )
-    return {name: array[name] for name in array.dtype.names}
+    return [(name, array[name]) for name in array.dtype.names]
 
 
-def _csv_columns(path: Path) -> dict:
-    with open(path, encoding="utf-8") as handle:
+def _csv_columns(path: Path) -> list:
+    """Header names and columns; a byte-order mark (Excel's UTF-8) is skipped."""
+    with open(path, encoding="utf-8-sig") as handle:
         header = handle.readline()
     names = [name.strip().strip('"') for name in header.split(",")]
     if not header.strip() or not all(names):
         raise ParameterError(f"{path}: the first line must name the columns")
+    _refuse_repeated(path, names)
     try:
-        data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+        data = np.loadtxt(
+            path,
+            delimiter=",",
+            skiprows=1,
+            ndmin=2,
+            dtype=np.float64,
+            encoding="utf-8-sig",
+        )
     except ValueError as error:
         raise ValueError(_file_lines(str(error))) from None
     if data.shape[1] != len(names):
         raise ParameterError(
             f"{path}: {len(names)} names in the header but {data.shape[1]} columns"
         )
-    return {name: data[:, i] for i, name in enumerate(names)}
+    return [(name, data[:, i]) for i, name in enumerate(names)]
+
+
+def _refuse_repeated(path: Path, names: list[str]) -> None:
+    """A column named twice in the header: which values to use is not clear."""
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ParameterError(
+                f"{path}: column {name!r} appears twice in the header (columns "
+                f"{names.index(name) + 1} and {i + 1}); give each parameter once"
+            )
 
 
 def _file_lines(message: str) -> str:
@@ -262,6 +311,7 @@ class _Design:
         self.axis = axis
         dims = max(1, len(axis))
         if kind == "lhs":
+            _check_lhs_size(count, dims)
             self._points = qmc.LatinHypercube(d=dims, rng=seed).random(count)
         else:
             self._engine = qmc.Sobol(d=dims, scramble=True, rng=seed)
@@ -282,6 +332,21 @@ class _Design:
             points = self._engine.random(stop - first)
         self._position = stop
         return points
+
+
+# A Latin hypercube is drawn whole: count x dims float64 in memory at once.
+MAX_LHS_BYTES = 4 << 30
+
+
+def _check_lhs_size(count: int, dims: int) -> None:
+    """Refuse a Latin hypercube too big to hold in memory, before drawing it."""
+    needed = count * dims * 8
+    if needed > MAX_LHS_BYTES:
+        raise ParameterError(
+            f"--design lhs draws all {count} x {dims} points at once, about "
+            f"{needed / 1e9:.3g} GB of memory (at most {MAX_LHS_BYTES / 1e9:.3g} GB): "
+            "use --design sobol, or a smaller --count"
+        )
 
 
 def _design(kind: str, distributions: dict, count: int, seed: int, model):

@@ -4,7 +4,9 @@ The command line turns SIGINT and SIGTERM into KeyboardInterrupt and records the
 request here. Where Python would print and drop that exception (a callback JAX
 runs, such as its garbage-collection hook) the handler only records it, and the
 simulation loop checks the record between chunks. At the prompt, SIGINT stops
-the command and SIGTERM the session.
+the command and SIGTERM the session. Inside `single_stop` (a command-line job) a
+stop is raised once: a second signal only adds to the record, so it cannot cut
+short the clean-up and the message saying which files were kept.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import threading
 _asked = threading.Event()
 _signal = {"number": None}
 _deferring = [0]
+_single = [0]
+_raised = [False]
 
 
 def ask_to_stop(signum: int | None = None) -> None:
@@ -27,6 +31,7 @@ def ask_to_stop(signum: int | None = None) -> None:
 def check() -> None:
     """Raise KeyboardInterrupt if a stop was asked for."""
     if _asked.is_set():
+        _raised[0] = True
         raise KeyboardInterrupt
 
 
@@ -42,8 +47,29 @@ def clear() -> int | None:
     """Forget a handled stop request; the signal number it came with."""
     number = _signal["number"]
     _signal["number"] = None
+    _raised[0] = False
     _asked.clear()
     return number
+
+
+@contextlib.contextmanager
+def single_stop():
+    """Inside, once a stop has been raised, a later signal is only recorded."""
+    _single[0] += 1
+    try:
+        yield
+    finally:
+        _single[0] -= 1
+
+
+def should_raise(frame) -> bool:
+    """Whether a signal handler should raise KeyboardInterrupt where ``frame``
+    runs (and then notes that it does): not in a step that must finish, not
+    where Python would drop it, not a second time inside `single_stop`."""
+    if deferring() or unraisable(frame) or (_single[0] and _raised[0]):
+        return False
+    _raised[0] = True
+    return True
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable
@@ -23,9 +24,10 @@ import numpy as np
 from specdsl.errors import OGIPError, OutputError, ParameterError
 from specdsl.runtime import interrupt
 
-_COPIED_KEYWORDS = ("TELESCOP", "INSTRUME", "FILTER", "CHANTYPE")
 MAX_PART_SPECTRA = 100_000
 MAX_PART_BYTES = 1 << 30
+# Files one job may be split into: planning them is quick up to here.
+MAX_PARTS = 100_000
 # Spectra whose parameter values are drawn and checked before any file is read.
 # A distribution reaching past a hard limit is caught here when one of these
 # draws lands there; any later draw is still checked before it is simulated.
@@ -71,6 +73,7 @@ class FakeitJob:
     n_channels: int = 0
     written: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
+    n_parts: int = 0  # files this process writes (0: one spectrum, one file)
     spectra_written: int = 0
     cluster: object = None
 
@@ -99,6 +102,7 @@ class FakeitJob:
 
         with self._stage("compile", add=True):
             folded = self._folded(model, observation)
+            size = self._check_size(output, folded, fmt, source.count)
             folded.warm_up()
         interrupt.check()  # a stop that JAX swallowed while compiling
         self.count = source.count
@@ -106,9 +110,10 @@ class FakeitJob:
             self._refuse_inputs([output], observation)
             return self._write_one(folded, source, output)
 
-        parts = self._parts(output, folded, fmt, source.count)
+        parts = self._parts(output, source.count, size)
         self._refuse_inputs([part.path for part in parts], observation)
         mine = [part for part in parts if cluster.owns(part.index)]
+        self.n_parts = len(mine)
         job_id = self._job_id(source.count, fmt, parts)
         todo = self._todo(mine, fmt, job_id, folded.n_bins)
         _check_free_space(output, todo, self._row_bytes(folded, fmt))
@@ -158,8 +163,11 @@ class FakeitJob:
         """The compiled model, after the options that need no file are checked."""
         from specdsl.model import compile
 
-        if self.exposure is not None and not self.exposure > 0:
-            raise ParameterError(f"--exposure must be > 0 s, got {self.exposure:g}")
+        exposure = self.exposure
+        if exposure is not None and not (exposure > 0 and math.isfinite(exposure)):
+            raise ParameterError(
+                f"--exposure must be > 0 s and finite, got {exposure:g}"
+            )
         return compile(self.expression)
 
     def _observation(self):
@@ -290,14 +298,37 @@ class FakeitJob:
 
     # ------------------------------------------------------------ parts
 
-    def _parts(self, output: Path, folded, fmt: str, count: int):
+    def _check_size(self, output: Path, folded, fmt: str, count: int) -> int:
+        """Spectra per part, once a job too big to plan or to store is refused
+        (before any part is planned, so that a huge --count fails at once)."""
+        row_bytes = self._row_bytes(folded, fmt)
+        size = self._part_size(row_bytes)
+        if count == 1 and fmt == "pha":
+            return size
+        n_parts = -(-count // size)
+        if n_parts > MAX_PARTS:
+            raise ParameterError(
+                f"--count {count} makes {n_parts} files of {size} spectra (at most "
+                f"{MAX_PARTS} are planned): lower --count or raise --part-size"
+            )
+        processes = getattr(self.cluster, "num_processes", 1) or 1
+        _check_room(output, -(-count // processes) * row_bytes, self.resume)
+        return size
+
+    def _part_size(self, row_bytes: int) -> int:
+        """--part-size, or as many spectra as fit in 1 GiB (at most 100000)."""
+        if self.part_size is None:
+            return max(1, min(MAX_PART_SPECTRA, MAX_PART_BYTES // row_bytes))
+        if self.part_size < 1:
+            raise ParameterError(
+                f"--part-size must be at least 1, got {self.part_size}"
+            )
+        return self.part_size
+
+    def _parts(self, output: Path, count: int, size: int):
         from specdsl.output.stream import plan_parts
 
-        row_bytes = self._row_bytes(folded, fmt)
-        size = self.part_size or min(MAX_PART_SPECTRA, MAX_PART_BYTES // row_bytes)
-        if size < 1:
-            raise ParameterError(f"--part-size must be at least 1, got {size}")
-        return plan_parts(output, count, max(1, size))
+        return plan_parts(output, count, size)
 
     def _row_bytes(self, folded, fmt: str) -> int:
         """Bytes one spectrum takes on disk (counts, channels, parameters)."""
@@ -308,11 +339,19 @@ class FakeitJob:
 
     def _todo(self, parts, fmt: str, job_id: str, n_bins: int):
         """The parts still to write; refuses existing files unless resumed/clobbered."""
-        from specdsl.output.stream import is_done, remove_stale_temporaries
+        from specdsl.output.pha import check_target
+        from specdsl.output.stream import (
+            is_done,
+            params_path,
+            remove_stale_temporaries,
+        )
 
+        remove_stale_temporaries(parts)
         todo = []
         for part in parts:
-            remove_stale_temporaries(part)
+            check_target(part.path)  # a directory, a name too long: say so first
+            if fmt == "npy":
+                check_target(params_path(part.path))
             if self.resume and is_done(part, fmt, job_id, n_bins):
                 self.skipped.append(part.path)
                 continue
@@ -404,9 +443,10 @@ class FakeitJob:
 
     def _write_one(self, folded, source, output: Path) -> Path:
         """One spectrum: a type I file, as XSPEC's fakeit writes."""
-        from specdsl.output.pha import check_output, write_pha
+        from specdsl.output.pha import check_output, check_target, write_pha
         from specdsl.runtime.fakeit import Simulator
 
+        check_target(output)
         if self.resume and output.exists() and not self.clobber:
             raise OutputError(
                 f"{output} already exists; --resume finishes the parts of a job of "
@@ -446,19 +486,45 @@ class FakeitJob:
             "ancrfile": obs.arf_path,
             "backscal": obs.backscal,
             "areascal": obs.areascal,
+            **self._flags(obs),
         }
         if self.grouped:
             # Bins are the spectrum's GROUPING groups: no channel response fits them.
             first = int(np.asarray(obs.channels)[0])
             header["channels"] = np.arange(first, first + folded.n_bins)
             header.update(respfile=None, ancrfile=None, areascal=1.0)
+            header.update(quality=None, grouping=None)
             header["backscal"] = _group_mean(obs, obs.backscal)
             header["keywords"]["SDGROUPD"] = True
         return header
 
+    def _flags(self, obs) -> dict:
+        """The spectrum's QUALITY and GROUPING, copied as XSPEC's fakeit copies
+        them; left out when they say nothing (all good, no groups), so that type
+        II files stay small, or when they are not OGIP's values (with a warning)."""
+        from specdsl.output.pha import _GROUPING_VALUES, _QUALITY_VALUES
+
+        flags = {}
+        for name, values, allowed, plain in (
+            ("quality", obs.quality, _QUALITY_VALUES, 0),
+            ("grouping", obs.grouping, _GROUPING_VALUES, 1),
+        ):
+            if values is None or np.all(np.asarray(values) == plain):
+                continue
+            if not np.isin(values, allowed).all():
+                self._warn(
+                    f"{obs.spectrum_path}: {name.upper()} has values other than "
+                    f"{', '.join(map(str, allowed))} (OGIP's); not copied to the fake"
+                )
+                continue
+            flags[name] = np.asarray(values)
+        return flags
+
     def _keywords(self, obs) -> dict:
         """Instrument keywords copied through, plus XSPEC's record of the fake."""
-        copied = {k: v for k, v in obs.keywords.items() if k in _COPIED_KEYWORDS}
+        from specdsl.response.ogip import identity_keywords
+
+        copied = identity_keywords(obs.keywords)
         copied["FKSRC001"] = self.expression
         copied["FKRSP001"] = self._response_label(obs)
         if obs.arf_path:
@@ -498,11 +564,37 @@ def _check_free_space(output: Path, parts, row_bytes: int) -> None:
     except OSError:
         return
     if needed > free:
-        raise OutputError(
-            f"cannot write {output}: the job needs about {needed / 1e9:.2f} GB and "
-            f"{output.parent} has {free / 1e9:.2f} GB free; free some space, choose "
-            "another --output, or use --grouped or a smaller --count"
-        )
+        raise OutputError(_no_room(output, needed, free, "free"))
+
+
+def _check_room(output: Path, needed: int, resume: bool) -> None:
+    """Refuse, before the parts are planned, a job bigger than the disk: bigger
+    than its free space, or with --resume (parts may be there) than the disk."""
+    if output.name.lower().endswith(".gz"):
+        return
+    try:
+        usage = shutil.disk_usage(output.parent)
+    except OSError:
+        return  # no folder yet: the output check names it
+    room, what = (usage.total, "in all") if resume else (usage.free, "free")
+    if needed > room:
+        raise OutputError(_no_room(output, needed, room, what))
+
+
+def _no_room(output: Path, needed: int, room: int, what: str) -> str:
+    return (
+        f"cannot write {output}: the job needs about {_size(needed)} and "
+        f"{output.parent} has {_size(room)} {what}; free some space, choose "
+        "another --output, or use --grouped or a smaller --count"
+    )
+
+
+def _size(n_bytes: float) -> str:
+    """Bytes in GB, TB or PB, whichever reads best."""
+    for unit, scale in (("PB", 1e15), ("TB", 1e12)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.2f} {unit}"
+    return f"{n_bytes / 1e9:.2f} GB"
 
 
 def _persistent_compilation_cache() -> None:

@@ -128,8 +128,11 @@ def check_expected(expected, first_index: int = 0, offset: int = 0) -> None:
     row, channel = np.argwhere(bad)[0]
     value = expected[row, channel]
     where = spectrum_label(first_index + row)
+    check = "the parameter values of that spectrum (e.g. a negative norm)"
+    if value > _MAX_COUNTS:  # counts are flux x area x exposure
+        check = "the exposure and the parameter values of that spectrum (its norm)"
     raise ParameterError(
         f"the model gives {value:g} expected counts in output bin {channel + offset} "
-        f"of {where}: expected counts must be finite, >= 0 and < 2^31. Check the "
-        "parameter values of that spectrum (e.g. a negative norm)."
+        f"of {where}: expected counts must be finite, >= 0 and < 2^31. Check "
+        f"{check}."
     )
