@@ -67,8 +67,8 @@ from specdsl.runtime import interrupt
 __all__ = ["write_pha"]
 
 _INT32_MAX = np.iinfo(np.int32).max
-_GROUPING_VALUES = (-1, 0, 1)
-_QUALITY_VALUES = (0, 1, 2, 5)
+GROUPING_VALUES = (-1, 0, 1)
+QUALITY_VALUES = (0, 1, 2, 5)
 _HDUCLAS2_VALUES = ("TOTAL", "NET", "BKG")
 _KEYWORD_NAME = re.compile(r"^[A-Z0-9_-]{1,8}$")
 _MAX_COLUMN_NAME = 68  # a TTYPEn string value must fit on one card
@@ -581,8 +581,8 @@ def _spectrum_hdu(
     n_spectra = values.shape[0] if values.ndim == 2 else None
     chans = _as_channels(channels, values.shape[-1])
     flags = {
-        "GROUPING": _as_flags("grouping", grouping, values.shape, _GROUPING_VALUES),
-        "QUALITY": _as_flags("quality", quality, values.shape, _QUALITY_VALUES),
+        "GROUPING": _as_flags("grouping", grouping, values.shape, GROUPING_VALUES),
+        "QUALITY": _as_flags("quality", quality, values.shape, QUALITY_VALUES),
     }
     n_channels = values.shape[-1]
     per_row = {"EXPOSURE": _as_exposure(exposure, n_spectra)}

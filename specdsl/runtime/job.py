@@ -502,12 +502,12 @@ class FakeitJob:
         """The spectrum's QUALITY and GROUPING, copied as XSPEC's fakeit copies
         them; left out when they say nothing (all good, no groups), so that type
         II files stay small, or when they are not OGIP's values (with a warning)."""
-        from specdsl.output.pha import _GROUPING_VALUES, _QUALITY_VALUES
+        from specdsl.output.pha import GROUPING_VALUES, QUALITY_VALUES
 
         flags = {}
         for name, values, allowed, plain in (
-            ("quality", obs.quality, _QUALITY_VALUES, 0),
-            ("grouping", obs.grouping, _GROUPING_VALUES, 1),
+            ("quality", obs.quality, QUALITY_VALUES, 0),
+            ("grouping", obs.grouping, GROUPING_VALUES, 1),
         ):
             if values is None or np.all(np.asarray(values) == plain):
                 continue
