@@ -277,7 +277,7 @@ def test_jaxspec_folds_our_model_through_the_linked_response(cli, one_obsconf):
     _, table = spectrum(cli / "expected.fak")
     ours = one_obsconf.grouping.data.to_scipy_sparse() @ table["COUNTS"]
     bright = ours > 1e-3 * ours.max()
-    assert bright.sum() > 1000
+    assert bright.sum() > 100  # the fake keeps the spectrum's GROUPING (grp20)
     np.testing.assert_allclose(theirs[bright], ours[bright], rtol=1e-4)
     np.testing.assert_allclose(theirs.sum(), ours.sum(), rtol=1e-4)
 
