@@ -116,7 +116,9 @@ def _interrupted(job) -> int:
 def stop_summary(job, written) -> str:
     """What a stopped command leaves: the complete files (of a job, those kept
     from before too), and how to finish the job."""
-    files = [path for path in written if not path.name.endswith(".params.npz")]
+    from specdsl.output.stream import is_params_file
+
+    files = [path for path in written if not is_params_file(path)]
     kept = [*getattr(job, "skipped", ()), *files]
     if not kept:
         return "interrupted: nothing was written"

@@ -520,3 +520,24 @@ def test_a_response_too_far_to_name_is_a_warning(acis, capsys):
     assert "warning: RESPFILE names 3c273.rmf only" in err
     assert "put a copy or a link to it beside fake.pha" in err
     assert fits.getheader(output, "SPECTRUM")["RESPFILE"] == "3c273.rmf"
+
+
+@pytest.mark.parametrize("link", [".", "/", "sub"])
+def test_a_backfile_that_names_no_file_only_warns(tmp_path, shared_data, capsys, link):
+    from astropy.io import fits
+
+    from specdsl.cli import main
+
+    folder = shared_data / "chandra-acis-3c273"
+    (tmp_path / "sub").mkdir()
+    with fits.open(folder / "3c273.pi") as hdus:
+        hdus[1].header["BACKFILE"] = link
+        for key in ("RESPFILE", "ANCRFILE"):
+            hdus[1].header[key] = str(folder / hdus[1].header[key])
+        hdus.writeto(tmp_path / "src.pi")
+    output = tmp_path / "out.fak"
+
+    status = main(["fakeit", str(tmp_path / "src.pi"), "-m", "po", "-o", str(output)])
+
+    assert status == 0 and output.exists()
+    assert "going on without a background" in capsys.readouterr().err

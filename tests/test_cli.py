@@ -9,6 +9,7 @@ import pytest
 from astropy.io import fits
 
 from specdsl.cli import main
+from specdsl.response.observation import DIAGONAL_LABEL
 
 SEED_MODEL = "tbabs*(powerlaw+bbodyrad)"
 TUTORIAL_PARAMS = [
@@ -287,7 +288,7 @@ def test_a_diagonal_fake_names_the_diagonal_response(tmp_path, near_data, inputs
 
     assert status == 0
     header = fits.getheader(output, "SPECTRUM")
-    assert "diagonal" in header["FKRSP001"]
+    assert header["FKRSP001"] == DIAGONAL_LABEL
     assert header["RESPFILE"] == "none"  # no file to link: OGIP's word for it
     assert header["FKARF001"] == "aciss_aimpt_cy15.arf"
 

@@ -86,14 +86,15 @@ def test_part_size_below_one_is_refused(tmp_path, capsys, size):
 def test_a_non_finite_or_non_positive_exposure_is_refused_quietly(
     tmp_path, capsys, value
 ):
+    output = tmp_path / "e.fak"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         status, err = fakeit(
-            capsys, "-m", "powerlaw", "-n", 3, f"--exposure={value}", "-o", tmp_path
+            capsys, "-m", "powerlaw", "-n", 3, f"--exposure={value}", "-o", output
         )
 
     assert status == 2
-    assert "--exposure must be > 0 s and finite" in err
+    assert "--exposure must be > 0 s and finite" in err and not output.exists()
     assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
 
 
@@ -196,3 +197,16 @@ def test_a_csv_with_a_byte_order_mark_is_read(tmp_path):
     values = source(0, 1)
     assert values["powerlaw_1.norm"].tolist() == [0.5]
     assert values["powerlaw_1.PhoIndex"].tolist() == [2.0]
+
+
+def test_an_npz_table_that_holds_one_array_is_named(tmp_path):
+    bad = tmp_path / "one.npz"
+    with bad.open("wb") as stream:
+        np.save(stream, np.arange(3.0))
+
+    message = table_error(bad)
+
+    assert message == (
+        f"cannot read the parameter table {bad}: it holds one array (a .npy file), "
+        "not a .npz archive"
+    )

@@ -963,6 +963,24 @@ def test_a_command_stopped_at_a_question_changes_nothing(tmp_path):
     assert list(tmp_path.glob("*.fak")) == []
 
 
+def test_fakeit_stopped_at_a_question_keeps_the_responses(tmp_path, shared_data):
+    data = shared_data / "chandra-acis-3c273" / "3c273.pi"
+    session, _ = run(tmp_path, f"data {data}\nresponse none\nmodel po\n/*\n")
+    rmf = data.with_name("3c273.rmf")
+    session, screen = run(tmp_path, f"fakeit\n{rmf}\nnone\ny\n", session)
+
+    assert "the input ended at the question" in screen
+    assert session.response_removed and session.response_path is None
+    assert session.arf_choice is None and list(tmp_path.glob("*.fak")) == []
+
+
+def test_a_missing_response_file_changes_nothing(tmp_path):
+    session, screen = run(tmp_path, "response default\nresponse nosuch.rsp")
+
+    assert "nosuch.rsp: file not found" in " ".join(screen.split())
+    assert session.builtin_response and session.response_path is None
+
+
 def test_source_with_a_file_runs_it(tmp_path):
     (tmp_path / "m.xcm").write_text("model powerlaw\n2.1\n1e-2\n")
     session, screen = run(tmp_path, "source m.xcm\nsource")

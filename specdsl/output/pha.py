@@ -1067,3 +1067,34 @@ def _per_channel(array: np.ndarray, n_spectra: int | None) -> float | np.ndarray
     if n_spectra is None:
         return values
     return np.broadcast_to(values, (n_spectra, values.shape[-1]))
+
+
+def fake_flags(observation, warn) -> dict[str, np.ndarray]:
+    """The QUALITY and GROUPING a fake copies from its spectrum, as XSPEC's
+    fakeit does; left out when they say nothing (all good, no groups), so that
+    type II files stay small, or when they are not OGIP's values (``warn``)."""
+    flags = {}
+    for name, values, allowed, plain in (
+        ("quality", observation.quality, QUALITY_VALUES, 0),
+        ("grouping", observation.grouping, GROUPING_VALUES, 1),
+    ):
+        if values is None or np.all(np.asarray(values) == plain):
+            continue
+        if not np.isin(values, allowed).all():
+            warn(
+                f"{observation.spectrum_path}: {name.upper()} has values other "
+                f"than {', '.join(map(str, allowed))} (OGIP's); not copied to the fake"
+            )
+            continue
+        flags[name] = np.asarray(values)
+    return flags
+
+
+def fake_history() -> list[str]:
+    """HISTORY cards of a fake: XSPEC's first line, then the abundance table and
+    cross sections its absorption used (our default abundances are not XSPEC's)."""
+    from specdsl import __version__
+    from specdsl.library.settings import history_line
+
+    created = f"Fake data file created by specdsl version: {__version__}"
+    return [created + ' "fakeit" command', history_line()]

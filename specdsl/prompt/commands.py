@@ -270,16 +270,15 @@ def do_response(session, arguments: str) -> None:
             + (": fakeit will ask for one" if session.response_removed else "")
         )
         return
+    builtin = name.lower() == "default"
+    choice = None if builtin else session.response_choice(name)
+    if choice not in (None, DIAGONAL):
+        _require_file(choice)
     before = _choices(session)
     session.dummy_active = False
     session.response_removed = False
-    session.builtin_response = name.lower() == "default"
-    if session.builtin_response:
-        session.response_path = None
-    else:
-        session.response_path = session.response_choice(name)
-        if session.response_path != DIAGONAL:
-            _require_file(session.response_path)
+    session.builtin_response = builtin
+    session.response_path = choice
     _refresh(session, before)
 
 

@@ -81,6 +81,7 @@ class FakeitPlan:
     background_exposure: float = 1.0
     seed: int = 0
     background_off: bool = False  # 'backgrnd none' was in force
+    background_dropped: bool = False  # the dummy's channels are not the data's
 
 
 def parse_options(arguments: str) -> FakeitOptions:
@@ -108,9 +109,18 @@ def parse_options(arguments: str) -> FakeitOptions:
 
 def run_fakeit(session, arguments: str) -> None:
     """Ask fakeit's questions, simulate, write the files and remember the result."""
+    from specdsl.prompt.commands import CHOICES
+
     session.require_model()
     options = parse_options(arguments)
-    plan = _plan(session, options)
+    before = {name: getattr(session, name) for name in CHOICES}
+    try:
+        plan = _plan(session, options)
+    except BaseException:  # stopped at a question: the response answers go too
+        for name, value in before.items():
+            setattr(session, name, value)
+        session.forget_observation()
+        raise
 
     plan.seed = session.run_seed()
     result = _simulate(session, plan, options.count, plan.seed)
@@ -161,6 +171,7 @@ def _choose_observation(session, options: FakeitOptions) -> FakeitPlan:
         label,
         data_name=data_name,
         background_off=session.background_choice is False,
+        background_dropped=session.dummy_active and session.dummy_dropped_background,
     )
 
 
@@ -555,12 +566,17 @@ def _write(session, plan: FakeitPlan, result: FakeResult, background, count: int
 
 
 def _write_source(session, plan, result, count, background_path) -> Path:
-    from specdsl.output.pha import unreachable_links, write_pha
+    from specdsl.output.pha import (
+        fake_flags,
+        fake_history,
+        unreachable_links,
+        write_pha,
+    )
 
     observation = plan.observation
     links = {"RESPFILE": observation.rmf_path, "ANCRFILE": observation.arf_path}
     for message in unreachable_links(plan.output, links):
-        session.console.print(f"warning: {message}", style="yellow", markup=False)
+        _warner(session)(message)
     counts = result.counts[0] if count == 1 else result.counts
     parameters = result.parameters
     if count == 1:
@@ -573,8 +589,7 @@ def _write_source(session, plan, result, count, background_path) -> Path:
         keywords=_keywords(session, plan),
         clobber=plan.clobber,
         poisserr=plan.counting_statistics,
-        grouping=observation.grouping if plan.based_on_data else None,
-        quality=observation.quality if plan.based_on_data else None,
+        **(fake_flags(observation, _warner(session)) if plan.based_on_data else {}),
         backscal=observation.backscal,
         areascal=observation.areascal,
         corrscal=plan.correction,
@@ -582,16 +597,26 @@ def _write_source(session, plan, result, count, background_path) -> Path:
         ancrfile=observation.arf_path,
         backfile=background_path,
         parameters=parameters,
-        history=_history(),
+        history=fake_history(),
     )
 
 
+def _warner(session):
+    """A warning printed at the prompt, as the command line prints its own."""
+
+    def warn(message: str) -> None:
+        session.console.print(f"warning: {message}", style="yellow", markup=False)
+
+    return warn
+
+
 def _write_background(plan, background, path: Path, count: int) -> Path:
-    from specdsl.output.pha import write_pha
+    from specdsl.output.pha import fake_history, write_pha
+    from specdsl.response.ogip import identity_keywords
 
     observation = plan.observation
     bkg = observation.background
-    keywords = _copied_keywords(observation)
+    keywords = identity_keywords(observation.keywords)
     keywords["HDUCLAS2"] = "BKG"
     if path.exists() and not _is_fake(path):
         raise OutputError(
@@ -609,7 +634,7 @@ def _write_background(plan, background, path: Path, count: int) -> Path:
             poisserr=plan.counting_statistics,
             backscal=bkg.backscal,
             areascal=bkg.areascal,
-            history=_history(),
+            history=fake_history(),
         )
     except OutputError:
         raise
@@ -619,8 +644,10 @@ def _write_background(plan, background, path: Path, count: int) -> Path:
 
 def _keywords(session, plan: FakeitPlan) -> dict:
     """Instrument keywords copied through and XSPEC's FKSRC/FKRSP/FKARF record."""
+    from specdsl.response.ogip import identity_keywords
+
     observation = plan.observation
-    keywords = _copied_keywords(observation)
+    keywords = identity_keywords(observation.keywords)
     keywords["FKSRC001"] = canonical_expression(session.model)
     keywords["FKRSP001"] = plan.response_label
     if observation.arf_path is not None:
@@ -628,32 +655,16 @@ def _keywords(session, plan: FakeitPlan) -> dict:
     return keywords
 
 
-def _copied_keywords(observation) -> dict:
-    from specdsl.response.ogip import identity_keywords
-
-    return identity_keywords(observation.keywords)
-
-
 def response_label(observation) -> str:
-    """FKRSP001: the response file name, ``dummyrsp``, or our built-in response."""
+    """FKRSP001: ``dummyrsp`` for XSPEC's dummy, else as the command line says."""
     from specdsl.prompt.responses import DUMMY_KEYWORDS
-    from specdsl.response.observation import DIAGONAL_LABEL
+    from specdsl.response.observation import response_label as file_label
 
-    if observation.rmf_path is not None:
-        return Path(observation.rmf_path).name
-    if observation.keywords.get("TELESCOP") == DUMMY_KEYWORDS["TELESCOP"]:
+    if observation.rmf_path is None and (
+        observation.keywords.get("TELESCOP") == DUMMY_KEYWORDS["TELESCOP"]
+    ):
         return "dummyrsp"
-    if observation.arf_path is not None:  # only the diagonal has no RMF file
-        return DIAGONAL_LABEL
-    return "specdsl default response"
-
-
-def _history() -> list[str]:
-    from specdsl import __version__
-    from specdsl.library.settings import history_line
-
-    created = f"Fake data file created by specdsl version: {__version__}"
-    return [created + ' "fakeit" command', history_line()]
+    return file_label(observation)
 
 
 # ----------------------------------------------------------------- report
@@ -703,10 +714,10 @@ def _no_background_note(session, plan) -> str:
             "no background: none in use ('backgrnd none', or a BACKFILE that "
             "could not be read), none added"
         )
-    if plan.based_on_data and plan.response_label == "dummyrsp":
+    if plan.background_dropped:
         return (
             "no background: the dummy response's channels replace the spectrum's, "
-            "so its background (if any) does not fit; none added or simulated"
+            "so its background does not fit; none added or simulated"
         )
     if plan.based_on_data and plan.data_name is not None:
         return (

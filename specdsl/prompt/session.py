@@ -100,6 +100,7 @@ class Session:
         self.dummy_grid = EnergyGrid()
         self.dummy_channels = (0.0, 0.0)
         self.dummy_active = False
+        self.dummy_dropped_background = False
         # ``energies``: EnergyGrid, RangeGrid, FileGrid or ExtendedEnergies; the
         # ranges and the extension last entered are the next call's defaults.
         self.energies = None
@@ -130,7 +131,8 @@ class Session:
         return bool(self.inputs) and self.inputs[-1].interactive
 
     def ask(self, prompt: str) -> str:
-        """A command's question, answered by the innermost input that has lines."""
+        """A command's question, answered by the innermost input that has lines;
+        a SpecdslError when every input has ended (the command stops there)."""
         for source in reversed(self.inputs):
             answer = source.read(prompt, "answer")
             if answer is not None:
@@ -233,17 +235,10 @@ class Session:
         return self._observation
 
     def _build_observation(self):
-        from specdsl.prompt.responses import dummy_response
         from specdsl.response.observation import Observation
 
         if self.dummy_active:
-            dummy = dummy_response(self.dummy_grid, *self.dummy_channels)
-            spectrum = self._loaded_spectrum()
-            observation = (
-                self._with_background(dummy)
-                if spectrum is None
-                else _dummy_with_spectrum(dummy, spectrum)
-            )
+            observation = self._dummy_observation()
             if isinstance(self.energies, ExtendedEnergies):
                 return self.on_model_energies(observation)
             return observation
@@ -273,11 +268,38 @@ class Session:
             return None
         return self.on_model_energies(observation)
 
+    def _dummy_observation(self):
+        """The dummy response, standing in for a loaded spectrum's response.
+
+        ``dummy_dropped_background`` records that the spectrum's background was
+        left out, its channels not being the dummy's.
+        """
+        from specdsl.prompt.responses import dummy_response
+
+        dummy = dummy_response(self.dummy_grid, *self.dummy_channels)
+        spectrum = self._loaded_spectrum()
+        self.dummy_dropped_background = False
+        if spectrum is None:
+            return self._with_background(dummy)
+        observation = _dummy_with_spectrum(dummy, spectrum)
+        fits = spectrum.n_channels == dummy.n_channels
+        if observation.background is None and fits:
+            observation = self._with_background(observation)
+        had = (
+            getattr(spectrum, "background", None) is not None
+            or bool(spectrum.backfile)
+            or isinstance(self.background_choice, Path)
+        )
+        self.dummy_dropped_background = (
+            had and not fits and self.background_choice is not False
+        )
+        return observation
+
     def _loaded_spectrum(self):
         """The loaded data or fake, which a dummy response supersedes but keeps.
 
-        A spectrum without a usable response is read alone (``dummyrsp`` is
-        XSPEC's way to fake or fit uncalibrated data).
+        A spectrum whose response cannot be used is read alone: ``dummyrsp`` is
+        XSPEC's way to fake or fit uncalibrated data.
         """
         from specdsl.response.observation import Observation
         from specdsl.response.ogip import read_pha, split_row_suffix
@@ -294,9 +316,8 @@ class Session:
                     arf=self.arf_choice,
                     background=self.background_choice,
                 )
-            except OGIPError as error:
-                if error.field != "RESPFILE":
-                    raise
+            except OGIPError:
+                pass
         file, row = split_row_suffix(self.data_path, None)
         return read_pha(file, row=row)
 

@@ -61,6 +61,7 @@ LINK_HINTS = {
 DIAGONAL = "diagonal"
 # FKRSP001 of a spectrum faked through it (there is no response file to name).
 DIAGONAL_LABEL = "diagonal response (ARF bins as channels)"
+DEFAULT_LABEL = "specdsl default response"
 
 # What to do when a spectrum has no redistribution matrix, said in every such error.
 NO_MATRIX_HINT = (
@@ -743,3 +744,13 @@ def _read_background(path: Path, spectrum: Spectrum, background) -> Spectrum | N
 def _is_type_ii_file(path: Path) -> bool:
     """Whether a (background) PHA file is type II, judged from its headers."""
     return file_kind(path) == "pha2"
+
+
+def response_label(observation) -> str:
+    """FKRSP001 of a fake: the RMF's file name, or which file-less response made
+    it (only the diagonal response has an ARF and no RMF)."""
+    if observation.rmf_path is not None:
+        return Path(observation.rmf_path).name
+    if observation.arf_path is not None:
+        return DIAGONAL_LABEL
+    return DEFAULT_LABEL

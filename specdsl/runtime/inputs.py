@@ -200,7 +200,10 @@ def _raw_columns(path: Path) -> list[tuple[str, np.ndarray]]:
     """(name, values) of each column, in the file's order, by the file's suffix."""
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        with np.load(path) as archive:
+        archive = np.load(path)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("it holds one array (a .npy file), not a .npz archive")
+        with archive:
             return [(key, np.asarray(archive[key])) for key in archive.files]
     if suffix == ".npy":
         return _structured_columns(path, _load_npy(path))

@@ -226,7 +226,11 @@ class FakeitJob:
         if self.no_background or not link:
             return
         pha = Path(observation.spectrum_path)
-        tried = missing_link(pha, link, "BACKFILE")
+        try:
+            tried = missing_link(pha, link, "BACKFILE")
+        except OGIPError as error:  # a folder, or no file name at all
+            self._warn(f"{error}; going on without a background (not faked here)")
+            return
         if tried:
             names = ", ".join(
                 p.name if p.parent == pha.parent else str(p) for p in tried
@@ -311,8 +315,7 @@ class FakeitJob:
                 f"--count {count} makes {n_parts} files of {size} spectra (at most "
                 f"{MAX_PARTS} are planned): lower --count or raise --part-size"
             )
-        processes = getattr(self.cluster, "num_processes", 1) or 1
-        _check_room(output, -(-count // processes) * row_bytes, self.resume)
+        _check_room(output, count * row_bytes, self.resume)  # one folder for all
         return size
 
     def _part_size(self, row_bytes: int) -> int:
@@ -473,20 +476,20 @@ class FakeitJob:
         return path
 
     def _header(self, folded) -> dict:
-        from specdsl.library import settings
+        from specdsl.output.pha import fake_flags, fake_history
 
         obs = folded.observation
         header = {
             "channels": obs.channels,
             "exposure": folded.exposure,
             "keywords": self._keywords(obs),
-            "history": [settings.history_line()],
+            "history": fake_history(),
             "poisserr": self.counting_statistics,
             "respfile": obs.rmf_path,
             "ancrfile": obs.arf_path,
             "backscal": obs.backscal,
             "areascal": obs.areascal,
-            **self._flags(obs),
+            **fake_flags(obs, self._warn),
         }
         if self.grouped:
             # Bins are the spectrum's GROUPING groups: no channel response fits them.
@@ -498,48 +501,17 @@ class FakeitJob:
             header["keywords"]["SDGROUPD"] = True
         return header
 
-    def _flags(self, obs) -> dict:
-        """The spectrum's QUALITY and GROUPING, copied as XSPEC's fakeit copies
-        them; left out when they say nothing (all good, no groups), so that type
-        II files stay small, or when they are not OGIP's values (with a warning)."""
-        from specdsl.output.pha import GROUPING_VALUES, QUALITY_VALUES
-
-        flags = {}
-        for name, values, allowed, plain in (
-            ("quality", obs.quality, QUALITY_VALUES, 0),
-            ("grouping", obs.grouping, GROUPING_VALUES, 1),
-        ):
-            if values is None or np.all(np.asarray(values) == plain):
-                continue
-            if not np.isin(values, allowed).all():
-                self._warn(
-                    f"{obs.spectrum_path}: {name.upper()} has values other than "
-                    f"{', '.join(map(str, allowed))} (OGIP's); not copied to the fake"
-                )
-                continue
-            flags[name] = np.asarray(values)
-        return flags
-
     def _keywords(self, obs) -> dict:
         """Instrument keywords copied through, plus XSPEC's record of the fake."""
+        from specdsl.response.observation import response_label
         from specdsl.response.ogip import identity_keywords
 
         copied = identity_keywords(obs.keywords)
         copied["FKSRC001"] = self.expression
-        copied["FKRSP001"] = self._response_label(obs)
+        copied["FKRSP001"] = response_label(obs)
         if obs.arf_path:
             copied["FKARF001"] = _name(obs.arf_path)
         return copied
-
-    def _response_label(self, obs) -> str:
-        """FKRSP001: the RMF's file name, or which file-less response was used."""
-        from specdsl.response.observation import DIAGONAL, DIAGONAL_LABEL
-
-        if obs.rmf_path:
-            return _name(obs.rmf_path)
-        if str(self.rmf or "").strip().lower() == DIAGONAL:
-            return DIAGONAL_LABEL
-        return "specdsl default response"
 
     @contextmanager
     def _stage(self, name: str, add: bool = False):
