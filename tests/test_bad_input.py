@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from astropy.io import fits
+from fits_edits import column, copy_acis, edit, header, table_copy, without
 
 import specdsl
 from specdsl.cli import main
@@ -36,69 +36,13 @@ from specdsl.output.pha import write_pha
 from specdsl.response import Observation, read_arf, read_pha, read_rmf
 from specdsl.response.ogip import REDIST_ROW_SUM_LIMIT
 
-SET = ("3c273.pi", "3c273.rmf", "3c273.arf", "3c273_bg.pi")
-
 # ------------------------------------------------------------------ fixtures
 
 
 @pytest.fixture
 def acis(shared_data, tmp_path):
     """A private copy of the 3C 273 set: edits never touch the shared data."""
-    for name in SET:
-        shutil.copy(shared_data / "chandra-acis-3c273" / name, tmp_path / name)
-    return tmp_path
-
-
-def table_copy(hdu, without=()):
-    """A table rebuilt from its column values (astropy miscopies unread VLA heaps)."""
-    columns = [
-        fits.Column(name=c.name, format=c.format, unit=c.unit, array=hdu.data[c.name])
-        for c in hdu.columns
-        if c.name.upper() not in without
-    ]
-    return fits.BinTableHDU.from_columns(columns, header=hdu.header, name=hdu.name)
-
-
-def edit(path, extname, change):
-    """Rewrite one extension of `path` in place: `change(table)` returns the new HDU."""
-    with fits.open(path) as hdul:
-        hdus = [h.copy() if i == 0 else h for i, h in enumerate(hdul)]
-        index = next(i for i, h in enumerate(hdus) if h.name == extname)
-        hdus[index] = change(table_copy(hdus[index]))
-        for i, h in enumerate(hdus):
-            if i != index and isinstance(h, fits.BinTableHDU):
-                hdus[i] = table_copy(h)
-        fits.HDUList(hdus).writeto(path.with_suffix(".tmp"), overwrite=True)
-    os.replace(path.with_suffix(".tmp"), path)
-    return path
-
-
-def without(name):
-    return lambda hdu: table_copy(hdu, without=(name,))
-
-
-def header(**keywords):
-    """An edit that sets (value) or deletes (None) header keywords."""
-
-    def change(hdu):
-        for key, value in keywords.items():
-            if value is None:
-                del hdu.header[key]
-            else:
-                hdu.header[key] = value
-        return hdu
-
-    return change
-
-
-def column(name, change):
-    """An edit that changes one column's values in place."""
-
-    def apply(hdu):
-        change(hdu.data[name])
-        return hdu
-
-    return apply
+    return copy_acis(shared_data, tmp_path)
 
 
 def as_image(hdu):

@@ -10,66 +10,20 @@ Broken files are made in tmp_path from copies of the Chandra ACIS 3C 273 set
 from __future__ import annotations
 
 import gzip
-import os
-import shutil
 
 import numpy as np
 import pytest
 from astropy.io import fits
+from fits_edits import column, copy_acis, edit, header
 
 from specdsl.errors import OGIPError
 from specdsl.response import Observation, ogip, read_arf, read_pha, read_rmf
-
-SET = ("3c273.pi", "3c273.rmf", "3c273.arf", "3c273_bg.pi")
 
 
 @pytest.fixture
 def acis(shared_data, tmp_path):
     """A private copy of the 3C 273 set: edits never touch the shared data."""
-    for name in SET:
-        shutil.copy(shared_data / "chandra-acis-3c273" / name, tmp_path / name)
-    return tmp_path
-
-
-def table_copy(hdu):
-    """A table rebuilt from its column values (astropy miscopies unread VLA heaps)."""
-    columns = [
-        fits.Column(name=c.name, format=c.format, unit=c.unit, array=hdu.data[c.name])
-        for c in hdu.columns
-    ]
-    return fits.BinTableHDU.from_columns(columns, header=hdu.header, name=hdu.name)
-
-
-def edit(path, extname, change):
-    """Rewrite one extension of `path` in place: `change(table)` returns the new HDU."""
-    with fits.open(path) as hdul:
-        hdus = [h.copy() if i == 0 else table_copy(h) for i, h in enumerate(hdul)]
-    index = next(i for i, h in enumerate(hdus) if h.name == extname)
-    hdus[index] = change(hdus[index])
-    fits.HDUList(hdus).writeto(path.with_suffix(".tmp"), overwrite=True)
-    os.replace(path.with_suffix(".tmp"), path)
-    return path
-
-
-def header(**keywords):
-    """An edit that sets header keywords."""
-
-    def change(hdu):
-        for key, value in keywords.items():
-            hdu.header[key] = value
-        return hdu
-
-    return change
-
-
-def column(name, change):
-    """An edit that changes one column's values in place."""
-
-    def apply(hdu):
-        change(hdu.data[name])
-        return hdu
-
-    return apply
+    return copy_acis(shared_data, tmp_path)
 
 
 def with_column(name, values):
