@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 from astropy.io import fits
+from fits_edits import table_copy
 
 from specdsl.errors import OGIPError
 from specdsl.response import Observation, ogip, read_arf, read_pha, read_rmf
@@ -43,16 +44,6 @@ def rewrite(src, dst, extname, edit):
         hdus[index] = edit(table_copy(hdus[index]))
         fits.HDUList(hdus).writeto(dst, overwrite=True)
     return dst
-
-
-def table_copy(hdu, without=()):
-    """A table rebuilt from its column values (astropy miscopies unread VLA heaps)."""
-    columns = [
-        fits.Column(name=c.name, format=c.format, unit=c.unit, array=hdu.data[c.name])
-        for c in hdu.columns
-        if c.name.upper() not in without
-    ]
-    return fits.BinTableHDU.from_columns(columns, header=hdu.header, name=hdu.name)
 
 
 def drop_column(hdu, name):
