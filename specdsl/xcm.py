@@ -222,8 +222,14 @@ def format_xcm(
 
     A grid command given a list (several ``energies`` lines) gets one line each.
     """
+    from specdsl.response.observation import DIAGONAL
+
     lines = []
-    for name in FILE_COMMANDS:
+    order = list(FILE_COMMANDS)
+    if (files or {}).get("response") == DIAGONAL:  # it is built on the ARF
+        order.remove("response")
+        order.insert(order.index("arf") + 1, "response")
+    for name in order:
         value = (files or {}).get(name)
         if value:
             number = "1:1 " if name in ("data", "response") else "1 "

@@ -23,7 +23,7 @@ from specdsl.prompt.commands import lookup
 from specdsl.prompt.inputs import ScriptInput, history_path
 from specdsl.prompt.responses import EnergyGrid, dummy_response, regrid
 from specdsl.prompt.session import Session, canonical_expression
-from specdsl.response.observation import Observation
+from specdsl.response.observation import DIAGONAL_LABEL, Observation
 
 CY15 = "chandra-acis-cy15-fakeit"
 
@@ -1015,8 +1015,6 @@ def test_a_spectrum_without_its_rmf_is_explained_in_prompt_commands(
 
 
 def test_response_diagonal_fakes_a_spectrum_that_has_only_an_arf(tmp_path, shared_data):
-    from specdsl.response.observation import DIAGONAL_LABEL
-
     data = shared_data / "chandra-hetg-3c120-pha2" / "3c120_heg_1.pha.gz"
     script = (
         f"data {data}\nresponse diagonal\nmodel po\n/*\nfakeit\ny\n\nheg.fak\n\n"
@@ -1043,3 +1041,92 @@ def test_prompt_fake_carries_the_stokes_selection_of_its_data(tmp_path, shared_d
 
     assert session.errors == 0, screen
     assert fits.getheader(tmp_path / "q.fak", "SPECTRUM")["XFLT0001"] == "Stokes:1"
+
+
+def test_save_keeps_responses_turned_off_and_reloads_them(tmp_path, shared_data):
+    data = shared_data / "chandra-acis-3c273" / "3c273.pi"
+    script = f"data {data}\nbackgrnd none\narf none\nmodel po\n/*\nsave all bn.xcm"
+    run(tmp_path, script)
+
+    text = (tmp_path / "bn.xcm").read_text()
+    assert "arf 1 none\n" in text and "backgrnd 1 none\n" in text
+    again, screen = run(tmp_path, "@bn.xcm\nshow data")
+    shown = screen.split("specdsl> show data")[1]
+    assert re.search(r"^arf +none", shown, re.M), shown
+    assert re.search(r"^background +none", shown, re.M), shown
+
+
+def test_a_saved_diagonal_response_reloads_after_its_arf(tmp_path, shared_data):
+    folder = shared_data / "chandra-hetg-3c120-pha2"
+    script = (
+        f"data {folder / '3c120_heg_1.pha.gz'}\narf {folder / '3c120_heg_1.arf.gz'}"
+        "\nresponse diagonal\nmodel po\n/*\nsave all h.xcm"
+    )
+    session, screen = run(tmp_path, script)
+    assert session.errors == 0, screen
+
+    text = (tmp_path / "h.xcm").read_text()
+    assert text.index("arf 1 ") < text.index("response 1:1 diagonal")
+    again, screen = run(tmp_path, "@h.xcm\nshow data")
+    assert again.errors == 0, screen
+    assert DIAGONAL_LABEL in screen.split("specdsl> show data")[1]
+
+
+def test_a_single_fakeit_uses_the_shown_value_not_the_distribution(tmp_path):
+    script = (
+        "dummyrsp 1 10 20\nmodel po\n2\n1e-3\nnewpar 1 uniform(1,3)\n"
+        "fakeit none\n\nn\n\none.fak\n100\nfakeit 3\nn\n\nthree.fak\n100\nexit"
+    )
+    session, screen = run(tmp_path, script)
+
+    assert session.errors == 0, screen
+    history = str(fits.getheader(tmp_path / "one.fak", "SPECTRUM")["HISTORY"])
+    assert "specdsl parameter powerlaw_1.PhoIndex = 2.0" in history
+    drawn = fits.getdata(tmp_path / "three.fak", "SPECTRUM")["powerlaw_1.PhoIndex"]
+    assert len(set(drawn)) == 3 and all(1 <= value <= 3 for value in drawn)
+
+
+def test_response_none_ends_the_dummy_and_response_keeps_energies(
+    tmp_path, shared_data
+):
+    data = shared_data / "chandra-acis-3c273" / "3c273.pi"
+    script = f"data {data}\ndummyrsp 0.3 10 100\nresponse none\nshow data"
+    session, screen = run(tmp_path, script)
+    assert not session.dummy_active and session.response_removed
+    assert "dummy," not in screen.split("specdsl> show data")[1]
+
+    script = f"data {data}\nenergies 0.1 20 500 log\nresponse\nshow data"
+    session, screen = run(tmp_path, script)
+    assert "500 energy bins 0.1-20 keV" in screen.split("specdsl> show data")[1]
+
+
+def test_diagonal_without_an_arf_is_one_error(tmp_path, shared_data):
+    data = shared_data / "nustar-fpma-no-rmf"
+    pha = sorted(p for p in data.iterdir() if "pha" in p.name or "pi" in p.name)[0]
+    session, screen = run(tmp_path, f"data {pha}\narf none\nresponse diagonal")
+
+    assert "going on without it" not in screen.split("response diagonal")[-1]
+    assert "needs an ARF" in " ".join(screen.split())
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("plot model", "plot model: this prompt draws plot data"),
+        ("plot q.jpg", "plot q.jpg: this prompt draws"),
+    ],
+)
+def test_plot_refuses_what_it_cannot_draw(dummy_session, line, words):
+    folder, session, _ = dummy_session
+    _, screen = run(folder, line, session)
+    assert words in " ".join(screen.split())
+    assert not (folder / "q.jpg").exists()
+
+
+def test_plot_of_a_zero_model_says_so(tmp_path):
+    script = "dummyrsp 1 10 20\nmodel po\n2\n0\nfakeit none\n\ny\n\nz.fak\n10"
+    script += "\nplot z.png"
+    session, screen = run(tmp_path, script)
+
+    assert "the folded model is zero in every channel" in " ".join(screen.split())
+    assert "ValueError" not in screen and not (tmp_path / "z.png").exists()

@@ -234,7 +234,8 @@ def _check_links(session) -> None:
             session.observation()
             return
         except OGIPError as error:
-            if error.field == "ANCRFILE" and session.arf_choice is None:
+            needed = session.response_path == DIAGONAL  # built on the ARF
+            if error.field == "ANCRFILE" and session.arf_choice is None and not needed:
                 session.arf_choice = False
             elif error.field == "BACKFILE" and session.background_choice is None:
                 session.background_choice = False
@@ -257,13 +258,13 @@ def do_response(session, arguments: str) -> None:
     name = _file_argument(arguments, "response")
     session.forget_observation()
     if not name:
-        session.dummy_active = False
-        session.energies = None
+        session.dummy_active = False  # XSPEC: the real responses again
         _show_files(session)
         return
     if name.lower() == "none":
         session.response_path = None
         session.builtin_response = False
+        session.dummy_active = False
         session.response_removed = session.data_path is not None
         session.console.print(
             "response removed"
@@ -634,9 +635,12 @@ def do_plot(session, arguments: str) -> None:
 
     from specdsl.prompt.plot import terminal_plot, write_png
 
+    names = _plot_files(arguments)
     shown = _plotted(session)
-    words = arguments.split()
-    names = [w for w in words if Path(w).suffix.lower() in (".png", ".pdf", ".svg")]
+    if not np.any(np.asarray(shown.expected) > 0):
+        raise SpecdslError(
+            "nothing to draw on log axes: the folded model is zero in every channel"
+        )
     default = (
         shown.files[0].with_suffix(".png").name if shown.files else "specdsl_plot.png"
     )
@@ -652,6 +656,26 @@ def do_plot(session, arguments: str) -> None:
     )
     session.console.print(panel)
     session.console.print(f"plot written to {path}", markup=False)
+
+
+PLOT_TYPES = ("data", "ldata")  # both draw counts/s/keV on log axes
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def _plot_files(arguments: str) -> list[str]:
+    """The file names after ``plot [data|ldata]``; other plot types are refused."""
+    names = []
+    for word in arguments.split():
+        if word.lower() in PLOT_TYPES:
+            continue
+        if Path(word).suffix.lower() in PLOT_SUFFIXES:
+            names.append(word)
+            continue
+        raise SpecdslError(
+            f"plot {word}: this prompt draws  plot data  (the spectrum and folded "
+            f"model, log axes) into a {', '.join(PLOT_SUFFIXES)} file"
+        )
+    return names
 
 
 def _plotted(session):
@@ -723,10 +747,12 @@ def _saved_files(session) -> dict[str, str]:
         files["data"] = str(session.data_path)
     if session.response_path is not None:
         files["response"] = str(session.response_path)
-    if isinstance(session.arf_choice, Path):
-        files["arf"] = str(session.arf_choice)
-    if isinstance(session.background_choice, Path):
-        files["backgrnd"] = str(session.background_choice)
+    elif session.response_removed:
+        files["response"] = "none"
+    for name, choice in (("arf", session.arf_choice),
+                         ("backgrnd", session.background_choice)):  # fmt: skip
+        if choice is not None:
+            files[name] = str(choice) if choice else "none"
     return files
 
 

@@ -63,6 +63,7 @@ class FakeitOptions:
     ignore_data: bool = False
     backgrounds: list[str] = field(default_factory=list)
     count: int = 1
+    batch: bool = False  # ``fakeit N``: parameters drawn from their distributions
 
 
 @dataclass
@@ -93,6 +94,7 @@ def parse_options(arguments: str) -> FakeitOptions:
         words = words[1:]
     if words and re.fullmatch(r"[+-]?\d+", words[-1]):
         options.count = int(words.pop())
+        options.batch = True
         if options.count < 1:
             raise ParameterError(
                 f"fakeit needs at least 1 spectrum, got {options.count}"
@@ -123,7 +125,7 @@ def run_fakeit(session, arguments: str) -> None:
         raise
 
     plan.seed = session.run_seed()
-    result = _simulate(session, plan, options.count, plan.seed)
+    result = _simulate(session, plan, options, plan.seed)
     background = _simulate_background(plan, options.count)
     if not options.nowrite:
         result.files = _write(session, plan, result, background, options.count)
@@ -194,8 +196,9 @@ def _data_observation(session):
         answer = session.ask(prompt).strip()
     if answer in ("", "/"):
         raise SpecdslError(
-            f"{session.data_name} has no response: fakeit needs one "
-            "(or use  fakeit none  for the dummy response)"
+            f"{session.data_name} has no response: fakeit needs one (a file, "
+            "diagonal to count each ARF bin in its channel, or  fakeit none  for "
+            "the dummy response)"
         )
     arf = session.ask("   ...and ancillary file: ").strip()
     session.response_path = session.response_choice(answer)
@@ -352,7 +355,7 @@ def parse_exposures(answer: str, defaults) -> tuple[float, float, float]:
 # ---------------------------------------------------------------- simulate
 
 
-def _simulate(session, plan: FakeitPlan, count: int, seed: int) -> FakeResult:
+def _simulate(session, plan: FakeitPlan, options, seed: int) -> FakeResult:
     from specdsl import parameters as _parameters
     from specdsl.runtime.background import (
         add_source_background,
@@ -361,10 +364,11 @@ def _simulate(session, plan: FakeitPlan, count: int, seed: int) -> FakeResult:
     )
     from specdsl.runtime.fakeit import iter_spectra
 
+    count = options.count
     observation = plan.observation
     folded = _folded(session, observation, plan.exposure)
     _check_size(count, folded.n_bins, plan.counting_statistics)
-    drawn = session.table.values(count=count, seed=seed)
+    drawn = session.table.values(count=count, seed=seed, sample=options.batch)
     given = session.table.model_values(drawn)
     values, _ = _parameters.normalize(session.model.parameters, given)
     extra = None

@@ -211,14 +211,17 @@ class ParameterTable:
 
     # -------------------------------------------------------------- values
 
-    def values(self, count: int | None = None, seed: int = 0) -> dict[str, np.ndarray]:
+    def values(
+        self, count: int | None = None, seed: int = 0, *, sample: bool = True
+    ) -> dict[str, np.ndarray]:
         """Each parameter by dotted name: ``count`` values drawn and linked.
 
-        Without ``count``, current values (distributions ignored) as 0-d arrays.
+        Without ``count``, current values (distributions ignored) as 0-d arrays;
+        ``sample=False`` ignores the distributions for ``count`` values too.
         """
         size = 1 if count is None else count
         base = {s.index: np.full(size, s.value) for s in self.states}
-        if count is not None:
+        if count is not None and sample:
             order = [s.name for s in self.states]
             distributions = {
                 s.name: s.distribution
