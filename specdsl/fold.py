@@ -415,19 +415,22 @@ def _column_extents(matrix) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _FunctionKey:
-    """A model's function, equal for models with the same source and kernels.
+    """A model's function, equal for models with the same source, kernels and
+    Python link functions.
 
     Compiling the same expression twice gives two function objects; keying the
-    compiled fold on the source and the kernels behind it lets the second reuse
-    the first's compiled code.
+    compiled fold on the source and what it calls lets the second reuse the
+    first's compiled code. (The source names a callable link only by number.)
     """
 
     def __init__(self, model):
         self.function = model.function
         kernels = getattr(getattr(model, "resolved", None), "components", ())
+        links = (p.link for p in getattr(model, "parameters", ()))
         self.key = (
             getattr(model, "source", None) or id(model.function),
             tuple(getattr(use.spec, "kernel", None) for use in kernels),
+            tuple(link for link in links if callable(link)),
         )
 
     def __eq__(self, other):

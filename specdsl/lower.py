@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from specdsl import links
+from specdsl.errors import SpecdslError
 from specdsl.library.registry import ADDITIVE, CONVOLUTION, ComponentSpec
 from specdsl.resolve import Resolved
 from specdsl.syntax import nodes
@@ -96,7 +97,7 @@ class _Writer:
             while name in self.namespace:
                 name += "_"
             self.kernels[id(spec)] = name
-            self.namespace[name] = spec.kernel
+            self.namespace[name] = _checked_kernel(spec)
         return self.kernels[id(spec)]
 
     def _constants(self, spec: ComponentSpec) -> str:
@@ -145,3 +146,26 @@ def _parameter_arguments(use) -> list[str]:
         else:
             other.append(f"{spec.name!r}: {value}")
     return plain + ([f"**{{{', '.join(other)}}}"] if other else [])
+
+
+def _checked_kernel(spec: ComponentSpec):
+    """A user's kernel, checked to return one value per energy bin (or, for a
+    convolution, the shape it was given): a wrong shape would otherwise shift or
+    broadcast the spectrum silently. The check runs while JAX traces (shapes are
+    static), so it costs nothing in compiled code."""
+    kernel = spec.kernel
+    if getattr(kernel, "__module__", "").startswith("specdsl.library"):
+        return kernel  # ours, tested against published values
+
+    def checked(edges, constants, *args, **kwargs):
+        result = kernel(edges, constants, *args, **kwargs)
+        wanted = args[0].shape if spec.kind == CONVOLUTION else (edges.shape[0] - 1,)
+        if getattr(result, "shape", ()) != wanted:
+            raise SpecdslError(
+                f"component {spec.name}: its kernel returned shape "
+                f"{getattr(result, 'shape', ())} for {edges.shape[0] - 1} energy "
+                f"bins; {spec.kind} kernels must return shape {wanted}"
+            )
+        return result
+
+    return checked

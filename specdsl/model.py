@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import replace
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -97,9 +100,11 @@ class Model:
         """Each additive component's contribution per bin, after what multiplies it.
 
         Computed by switching the other additive components off (norm = 0), so
-        a convolution that is not linear (cflux) sees only that component.
+        a convolution that is not linear (cflux) sees only that component. Links
+        are evaluated first, so a linked norm switches off like any other.
         """
         values, _ = _parameters.normalize(self.parameters, parameters)
+        values = self._linked_values(values)
         norms = [
             u.label + ".norm"
             for u in self.resolved.components
@@ -107,23 +112,27 @@ class Model:
         ]
         fluxes = {}
         for norm in norms:
-            alone = {
-                name: value
-                for name, value in values.items()
-                if self._parameter(name).link is None
-            }
-            alone.update(
-                {
-                    other: 0.0 * values[other]
-                    for other in norms
-                    if other != norm and self._parameter(other).link is None
-                }
-            )
-            fluxes[norm.removesuffix(".norm")] = self(energies, alone)
+            off = {other: 0.0 * values[other] for other in norms if other != norm}
+            alone = {**values, **off}
+            fluxes[norm.removesuffix(".norm")] = self._unlinked(energies, alone)
         return fluxes
 
-    def _parameter(self, name: str):
-        return next(p for p in self.parameters if p.name == name)
+    def _linked_values(self, values: dict) -> dict:
+        """``values`` with every linked parameter computed from its link."""
+        from specdsl import links
+
+        full = dict(values)
+        by_name = {p.name: p for p in self.parameters}
+        for name in self.resolved.link_order:
+            link = by_name[name].link
+            full[name] = link(full) if callable(link) else links.evaluate(link, full)
+        return full
+
+    @functools.cached_property
+    def _unlinked(self) -> Model:
+        """This model with its links removed: every parameter is an input."""
+        parameters = tuple(replace(p, link=None) for p in self.parameters)
+        return Model(replace(self.resolved, parameters=parameters, link_order=()))
 
     def __repr__(self) -> str:
         return f"Model({to_string(self.tree)!r}, {len(self.parameters)} parameters)"

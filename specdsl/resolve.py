@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from specdsl.errors import ModelError, SpecdslError
@@ -438,7 +438,11 @@ def _link_order(parameters, expression) -> tuple[str, ...]:
             raise ModelError(f"parameter links form a cycle: {cycle}", expression, 0)
         visiting.append(name)
         link = linked[name].link
-        for dependency in _references(link) if isinstance(link, nodes.Node) else []:
+        if isinstance(link, nodes.Node):
+            dependencies = _references(link)
+        else:
+            dependencies = _callable_references(name, link, parameters, expression)
+        for dependency in dependencies:
             visit(dependency)
         visiting.pop()
         order.append(name)
@@ -446,3 +450,46 @@ def _link_order(parameters, expression) -> tuple[str, ...]:
     for name in linked:
         visit(name)
     return tuple(order)
+
+
+class _ReadRecord(Mapping):
+    """The parameter values a callable link is given, noting which it reads."""
+
+    def __init__(self, values: dict):
+        self.values = values
+        self.read: list[str] = []
+
+    def __getitem__(self, name):
+        value = self.values[name]  # KeyError: a name the model does not have
+        self.read.append(name)
+        return value
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self):
+        return len(self.values)
+
+
+def _callable_references(name, link, parameters, expression) -> list[str]:
+    """The parameters a Python link reads, found by calling it once on the
+    defaults, so that links run after what they depend on (cycles refused)."""
+    record = _ReadRecord({p.name: p.default for p in parameters})
+    try:
+        link(record)
+    except KeyError as error:
+        valid = ", ".join(p.name for p in parameters)
+        raise ModelError(
+            f"the Python link of {name} reads {error.args[0]!r}, which this model "
+            f"does not have; its parameters are: {valid}",
+            expression,
+            0,
+        ) from None
+    except Exception as error:  # the user's code: say whose it is
+        raise ModelError(
+            f"the Python link of {name} failed on the default values: "
+            f"{type(error).__name__}: {error}",
+            expression,
+            0,
+        ) from None
+    return list(dict.fromkeys(record.read))
