@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from astropy.io import fits
 
 from specdsl.cli import main
 from specdsl.errors import ParameterError
@@ -210,3 +211,45 @@ def test_an_npz_table_that_holds_one_array_is_named(tmp_path):
         f"cannot read the parameter table {bad}: it holds one array (a .npy file), "
         "not a .npz archive"
     )
+
+
+def test_resume_after_a_table_is_rewritten_in_place_is_another_job(tmp_path, capsys):
+    import os
+
+    table = tmp_path / "tab.csv"
+    table.write_text("powerlaw_1.PhoIndex\n1.5\n1.6\n1.7\n1.8\n")
+    output = tmp_path / "g.pha"
+    arguments = ["-m", "powerlaw", "--table", table, "--part-size", 2, "-o", output]
+    assert fakeit(capsys, *arguments)[0] == 0
+    (tmp_path / "g-0001.pha").unlink()
+
+    table.write_text("powerlaw_1.PhoIndex\n2.5\n2.6\n2.7\n2.8\n")  # same size
+    later = table.stat().st_mtime_ns + 10**9
+    os.utime(table, ns=(later, later))
+    status, err = fakeit(capsys, *arguments, "--resume")
+
+    assert status == 2
+    assert "g-0000.pha was written by another job" in err
+    assert not (tmp_path / "g-0001.pha").exists()
+
+
+@pytest.mark.parametrize("count", [1, 2])
+@pytest.mark.parametrize("name", [".", "/", ".."])
+def test_an_output_that_names_a_folder_is_refused(tmp_path, capsys, name, count):
+    status, err = fakeit(capsys, "-m", "powerlaw", "-n", count, "-o", name)
+
+    assert status == 2 and "Traceback" not in err
+    assert f"--output {name} names a folder: give a file name in it" in err
+
+
+def test_resume_with_clobber_writes_parts_of_another_job_again(tmp_path, capsys):
+    output = tmp_path / "f.pha"
+    arguments = ["-m", "powerlaw", "-n", 4, "--part-size", 2, "-o", output]
+    assert fakeit(capsys, *arguments, "--seed", 1)[0] == 0
+    (tmp_path / "f-0001.pha").unlink()
+
+    status, err = fakeit(capsys, *arguments, "--seed", 2, "--resume", "--clobber")
+
+    assert status == 0, err
+    jobs = [fits.getheader(tmp_path / f"f-000{i}.pha", "SPECTRUM") for i in (0, 1)]
+    assert jobs[0]["SDJOBID"] == jobs[1]["SDJOBID"]  # both of the seed-2 job

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -96,6 +97,10 @@ class FakeitJob:
         if self.output is not None and not str(self.output).strip():
             raise ParameterError("--output is empty: give a file name, or leave it out")
         output = Path(self.output or _default_output(self.spectrum, observation))
+        if output.name in ("", ".", ".."):
+            raise OutputError(
+                f"--output {self.output} names a folder: give a file name in it"
+            )
         fmt = self._format(output)
         if not self.grouped and fmt == "pha":  # .npy output names no files
             self._warn_unreachable(output, observation)
@@ -114,7 +119,7 @@ class FakeitJob:
         self._refuse_inputs([part.path for part in parts], observation)
         mine = [part for part in parts if cluster.owns(part.index)]
         self.n_parts = len(mine)
-        job_id = self._job_id(source.count, fmt, parts)
+        job_id = self._job_id(source.count, fmt, parts, observation)
         todo = self._todo(mine, fmt, job_id, folded.n_bins)
         _check_free_space(output, todo, self._row_bytes(folded, fmt))
         self._stream(folded, source, todo, fmt, job_id, progress)
@@ -343,11 +348,7 @@ class FakeitJob:
     def _todo(self, parts, fmt: str, job_id: str, n_bins: int):
         """The parts still to write; refuses existing files unless resumed/clobbered."""
         from specdsl.output.pha import check_target
-        from specdsl.output.stream import (
-            is_done,
-            params_path,
-            remove_stale_temporaries,
-        )
+        from specdsl.output.stream import params_path, remove_stale_temporaries
 
         remove_stale_temporaries(parts)
         todo = []
@@ -355,7 +356,7 @@ class FakeitJob:
             check_target(part.path)  # a directory, a name too long: say so first
             if fmt == "npy":
                 check_target(params_path(part.path))
-            if self.resume and is_done(part, fmt, job_id, n_bins):
+            if self.resume and self._kept(part, fmt, job_id, n_bins):
                 self.skipped.append(part.path)
                 continue
             if part.path.exists() and not self.clobber:
@@ -366,20 +367,28 @@ class FakeitJob:
             todo.append(part)
         return todo
 
-    def _job_id(self, count: int, fmt: str, parts) -> str:
-        """A fingerprint of everything that decides the spectra and their files."""
+    def _job_id(self, count: int, fmt: str, parts, observation) -> str:
+        """A fingerprint of everything that decides the spectra and their files:
+        the options, and each file read, by name, size and modification time (a
+        file rewritten in place is another job)."""
         from specdsl import __version__
+        from specdsl.response.observation import DIAGONAL
 
         def described(path):
-            if not path:
-                return None
-            path = Path(path)
-            return [str(path.resolve()), path.stat().st_size if path.exists() else None]
+            if not path or str(path) == DIAGONAL:
+                return path and str(path)
+            path = Path(re.sub(r"\{\s*\d+\s*\}$", "", str(path)))  # a type II row
+            if not path.exists():
+                return [str(path.resolve()), None]
+            stat = path.stat()
+            return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
+        read = (self.spectrum, self.rmf, self.arf, observation.rmf_path)
+        read += (observation.arf_path,)
         recipe = {
             "version": __version__,
             "model": self.expression,
-            "files": [described(p) for p in (self.spectrum, self.rmf, self.arf)],
+            "files": [described(p) for p in read],
             "table": described(self.table),
             "count": count,
             "params": list(self.params),
@@ -443,6 +452,18 @@ class FakeitJob:
             with self._stage("write", add=True):
                 writer.append(counts, values)
             advance(len(counts))
+
+    def _kept(self, part, fmt: str, job_id: str, n_bins: int) -> bool:
+        """A complete part of this job; with --clobber, a part of another job is
+        written again instead of refused."""
+        from specdsl.output.stream import is_done
+
+        try:
+            return is_done(part, fmt, job_id, n_bins)
+        except OutputError:
+            if self.clobber:
+                return False
+            raise
 
     def _write_one(self, folded, source, output: Path) -> Path:
         """One spectrum: a type I file, as XSPEC's fakeit writes."""
