@@ -7,6 +7,10 @@ class SpecdslError(Exception):
     """Base class of every error specdsl raises on purpose."""
 
 
+# Whitespace a terminal would not show one column wide.
+_BLANKS = {ord(c): " " for c in "\t\n\r\v\f"}
+
+
 class ModelSyntaxError(SpecdslError):
     """A model expression that cannot be read, shown with a caret under the fault."""
 
@@ -22,8 +26,12 @@ class ModelSyntaxError(SpecdslError):
         return " " * self.position + "^"
 
     def excerpt(self, width: int = 100) -> tuple[str, str]:
-        """The expression line and caret line, cut to a window around a long fault."""
-        text, position = self.expression, self.position
+        """The expression line and caret line, cut to a window around a long fault.
+
+        Tabs and line breaks are shown as one blank each, so the caret stays under
+        the character it points at.
+        """
+        text, position = self.expression.translate(_BLANKS), self.position
         if len(text) <= width:
             return text, self.caret_line
         start = max(0, min(position - width // 2, len(text) - width))

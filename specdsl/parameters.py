@@ -111,10 +111,17 @@ def _as_numbers(parameter, value) -> np.ndarray:
     wrong = f"{parameter.name}: expected a number or an array of numbers, got "
     if isinstance(value, (str, bytes, bool, np.bool_)):
         raise ParameterError(wrong + f"{value!r:.60}")
+    if type(value).__name__.endswith("Tracer"):  # jax, not imported here
+        raise ParameterError(
+            wrong + "a traced JAX value: under jit, grad or vmap call "
+            "model.function(params, edges, model.prepare(edges)), which is pure"
+        )
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):
         raise ParameterError(wrong + f"{value!r:.60}") from None
+    if array.size == 0:
+        raise ParameterError(f"{parameter.name}: the array of values is empty")
     if array.dtype.kind not in "iuf" and not (
         array.dtype.kind == "O" and array.size and _all_real(array)
     ):

@@ -97,3 +97,47 @@ def test_a_user_kernel_of_the_wrong_length_is_named(cut, shape):
     assert f"its kernel returned shape {shape} for 10 energy bins" in str(error.value)
     with pytest.raises(SpecdslError, match="additive kernels must return shape"):
         specdsl.fakeit(specdsl.Observation.default(exposure=1.0), model, {})
+
+
+def test_a_model_given_as_text_follows_a_component_registered_again():
+    observation = specdsl.Observation.default(exposure=10.0)
+    totals = []
+    for scale in (1.0, 2.0):
+
+        @specdsl.component("rescaled", "additive", [("Gamma", 2.0)])
+        def kernel(edges, constants, Gamma, scale=scale):
+            return scale * (edges[:-1] ** (1 - Gamma) - edges[1:] ** (1 - Gamma))
+
+        counts = specdsl.fakeit(observation, "rescaled", {}, counting_statistics=False)
+        totals.append(counts.sum())
+    assert totals[1] == pytest.approx(2 * totals[0], rel=1e-6)
+
+
+def test_the_caret_stays_under_a_fault_after_a_tab():
+    with pytest.raises(ModelError) as error:
+        specdsl.compile("tbabs*\tpowerlw")
+    line, caret = error.value.excerpt()
+    assert line == "tbabs* powerlw" and caret == " " * 7 + "^"
+
+
+@pytest.mark.parametrize("where", ["model", "fakeit"])
+def test_an_empty_array_of_values_is_refused(where):
+    from specdsl.errors import ParameterError
+
+    model = specdsl.compile("powerlaw")
+    values = {"powerlaw_1.PhoIndex": np.array([])}
+    with pytest.raises(ParameterError, match="PhoIndex: the array of values is empty"):
+        if where == "model":
+            model(EDGES, values)
+        else:
+            specdsl.fakeit(specdsl.Observation.default(exposure=1.0), model, values)
+
+
+def test_a_traced_value_points_to_model_function():
+    import jax
+
+    from specdsl.errors import ParameterError
+
+    model = specdsl.compile("powerlaw")
+    with pytest.raises(ParameterError, match=r"call model.function\(params, edges"):
+        jax.grad(lambda x: model(EDGES, {"powerlaw_1.PhoIndex": x}).sum())(2.0)

@@ -253,3 +253,25 @@ def test_resume_with_clobber_writes_parts_of_another_job_again(tmp_path, capsys)
     assert status == 0, err
     jobs = [fits.getheader(tmp_path / f"f-000{i}.pha", "SPECTRUM") for i in (0, 1)]
     assert jobs[0]["SDJOBID"] == jobs[1]["SDJOBID"]  # both of the seed-2 job
+
+
+def test_a_table_without_rows_or_with_a_boolean_column_is_named(tmp_path):
+    empty = tmp_path / "h.csv"
+    empty.write_text("powerlaw_1.PhoIndex,powerlaw_1.norm\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert table_error(empty) == f"{empty}: the table has a header but no data rows"
+
+    flags = tmp_path / "b.npz"
+    np.savez(flags, **{"powerlaw_1.PhoIndex": np.array([True, False])})
+    assert table_error(flags).startswith(
+        f"{flags}: column 'powerlaw_1.PhoIndex' must be one number per spectrum"
+    )
+
+
+def test_a_compressed_npy_name_gets_a_name_that_fits(tmp_path, capsys):
+    output = tmp_path / "o4.npy.gz"
+    options = ["-n", 2, "--format", "npy", "-o", output]
+    status, err = fakeit(capsys, "-m", "powerlaw", *options)
+
+    assert status == 2 and "name it o4.npy" in err and "o4.npy.npy" not in err

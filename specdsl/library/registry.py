@@ -100,9 +100,11 @@ class Library:
 
     def __init__(self):
         self._specs: dict[str, ComponentSpec] = {}
+        self.generation = 0  # changes with every registration (for caches)
 
     def register(self, spec: ComponentSpec) -> ComponentSpec:
         self._specs[spec.name.lower()] = spec
+        self.generation += 1
         return spec
 
     def __contains__(self, name: str) -> bool:

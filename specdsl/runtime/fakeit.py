@@ -202,7 +202,9 @@ def _fold(model, observation, grouped, exposure, devices=None) -> FoldedModel:
     from specdsl.library import settings
 
     if isinstance(model, str):
-        model = _compiled_model(model)
+        from specdsl.library.registry import LIBRARY
+
+        model = _compiled_model(model, LIBRARY.generation)
     devices = None if devices is None else tuple(devices)
     key = (model, observation, bool(grouped), exposure, devices, settings.current())
     if _last_fold and _last_fold[0] == key:
@@ -220,8 +222,9 @@ _last_fold: list = []
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_model(expression: str):
-    """A model given as text, compiled once per process (so its fold is reused)."""
+def _compiled_model(expression: str, generation: int):
+    """A model given as text, compiled once per state of the component library
+    (``generation``), so its fold is reused until a component is registered."""
     from specdsl.model import compile
 
     return compile(expression)

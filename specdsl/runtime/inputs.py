@@ -20,6 +20,7 @@ never depend on which range asked for it.
 from __future__ import annotations
 
 import re
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -175,7 +176,7 @@ def read_table(path, model) -> dict[str, np.ndarray]:
     columns, named = {}, {}
     for key, column in raw:
         column = np.asarray(column)
-        if column.ndim != 1 or column.dtype.kind not in "biuf":
+        if column.ndim != 1 or column.dtype.kind not in "iuf":
             raise ParameterError(
                 f"{path}: column {key!r} must be one number per spectrum; got shape "
                 f"{column.shape}, dtype {column.dtype}"
@@ -240,16 +241,20 @@ def _csv_columns(path: Path) -> list:
         raise ParameterError(f"{path}: the first line must name the columns")
     _refuse_repeated(path, names)
     try:
-        data = np.loadtxt(
-            path,
-            delimiter=",",
-            skiprows=1,
-            ndmin=2,
-            dtype=np.float64,
-            encoding="utf-8-sig",
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "no data": said below
+            data = np.loadtxt(
+                path,
+                delimiter=",",
+                skiprows=1,
+                ndmin=2,
+                dtype=np.float64,
+                encoding="utf-8-sig",
+            )
     except ValueError as error:
         raise ValueError(_file_lines(str(error))) from None
+    if data.size == 0:
+        raise ParameterError(f"{path}: the table has a header but no data rows")
     if data.shape[1] != len(names):
         raise ParameterError(
             f"{path}: {len(names)} names in the header but {data.shape[1]} columns"

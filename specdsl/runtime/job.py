@@ -296,7 +296,8 @@ class FakeitJob:
         if fmt == "npy" and not is_npy:
             raise ParameterError(
                 f"--format npy writes a numpy array, not what --output "
-                f"{output.name} suggests: name it {output.stem}.npy"
+                f"{output.name} suggests (.npy files are not compressed): name it "
+                f"{output.name.split('.')[0]}.npy"
             )
         if fmt == "pha" and is_npy:
             raise ParameterError(
