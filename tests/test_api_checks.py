@@ -9,8 +9,18 @@ import pytest
 
 import specdsl
 from specdsl.errors import ModelError, SpecdslError
+from specdsl.library.registry import LIBRARY
 
 EDGES = np.geomspace(1.0, 10.0, 11)
+
+
+@pytest.fixture
+def own_components():
+    """Names of components a test registers, removed from the library after it."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        LIBRARY.unregister(name)
 
 
 def powerlaw_integral(index: float, norm: float = 1.0) -> np.ndarray:
@@ -84,7 +94,9 @@ def test_component_fluxes_switch_off_a_linked_norm():
 @pytest.mark.parametrize(
     ("cut", "shape"), [(slice(1, None), "(9,)"), (slice(None), "(11,)")]
 )
-def test_a_user_kernel_of_the_wrong_length_is_named(cut, shape):
+def test_a_user_kernel_of_the_wrong_length_is_named(cut, shape, own_components):
+    own_components.append(f"wrong_{len(shape)}")
+
     @specdsl.component(f"wrong_{len(shape)}", "additive", [("Gamma", 2.0)])
     def kernel(edges, constants, Gamma):
         values = edges[1:] ** (1 - Gamma) - edges[:-1] ** (1 - Gamma)
@@ -99,7 +111,10 @@ def test_a_user_kernel_of_the_wrong_length_is_named(cut, shape):
         specdsl.fakeit(specdsl.Observation.default(exposure=1.0), model, {})
 
 
-def test_a_model_given_as_text_follows_a_component_registered_again():
+def test_a_model_given_as_text_follows_a_component_registered_again(
+    own_components,
+):
+    own_components.append("rescaled")
     observation = specdsl.Observation.default(exposure=10.0)
     totals = []
     for scale in (1.0, 2.0):

@@ -36,7 +36,7 @@ def test_decorated_component_is_first_class():
             == "tbabs*(tstl(Energy=2.0, norm=3.0)+powerlaw)"
         )
     finally:
-        LIBRARY._specs.pop("tstline")
+        LIBRARY.unregister("tstline")
 
 
 def test_plugin_package_works_through_the_command_line(tmp_path):

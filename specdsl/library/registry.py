@@ -107,6 +107,11 @@ class Library:
         self.generation += 1
         return spec
 
+    def unregister(self, name: str) -> None:
+        """Remove a component registered earlier (a notebook's or a test's own)."""
+        self._specs.pop(name.lower(), None)
+        self.generation += 1
+
     def __contains__(self, name: str) -> bool:
         return name.lower() in self._specs
 
