@@ -1130,3 +1130,19 @@ def test_plot_of_a_zero_model_says_so(tmp_path):
 
     assert "the folded model is zero in every channel" in " ".join(screen.split())
     assert "ValueError" not in screen and not (tmp_path / "z.png").exists()
+
+
+def test_nothing_imports_the_compiler_beside_the_warm_up(monkeypatch):
+    import threading
+
+    from specdsl.prompt import completion, warmup
+
+    gate = threading.Event()
+    monkeypatch.setattr(warmup.importlib, "import_module", lambda name: gate.wait(5))
+    warmup.start()
+    assert not warmup.ready()
+    assert completion._known_component("notacomponent")  # no import, no wait
+
+    gate.set()
+    warmup.wait()
+    assert warmup.ready() and not completion._known_component("notacomponent")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 
+from specdsl.prompt import warmup
 from specdsl.prompt.session import Session
 
 __all__ = ["Session", "run_prompt"]
@@ -54,25 +55,10 @@ def run_prompt(
             dispatch(session, f"{command} {value}")
 
     if interactive:
-        _warm_up()
+        warmup.start()  # the first command is quick
         session.console.print(BANNER, style="dim", markup=False)
         session.run(InteractiveInput(session, history))
         return 0
     if session.running:
         session.run(ScriptInput(stdin, session.console))
     return 1 if session.errors else 0
-
-
-def _warm_up() -> None:
-    """Import the compiler in the background so the first command is quick."""
-    import importlib
-    import threading
-
-    def load():
-        try:
-            importlib.import_module("specdsl.model")
-            importlib.import_module("specdsl.library")
-        except Exception:  # noqa: BLE001  (reported later, at first use)
-            pass
-
-    threading.Thread(target=load, daemon=True).start()

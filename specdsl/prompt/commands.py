@@ -31,6 +31,7 @@ from specdsl.errors import (
     respell,
 )
 from specdsl.output.temporary import remove_pending, take_published
+from specdsl.prompt import warmup
 from specdsl.response.observation import DIAGONAL, DIAGONAL_LABEL
 from specdsl.runtime import interrupt
 
@@ -77,6 +78,7 @@ def dispatch(session, line: str) -> None:
         return
     interrupt.clear()  # a Ctrl-C typed while no command ran stops nothing now
     take_published()
+    warmup.wait()  # the compiler, imported in the background at start-up
     try:
         _run_line(session, text)
     except SpecdslError as error:

@@ -154,6 +154,12 @@ def _model_fragments(expression: str) -> list[tuple[str, str]]:
 
 
 def _known_component(name: str) -> bool:
+    """Whether a name is a component (True until the library is loaded, so a
+    keystroke never waits for JAX nor imports it beside the warm-up thread)."""
+    from specdsl.prompt import warmup
+
+    if not warmup.ready():
+        return True
     from specdsl.library.registry import LIBRARY
 
     _component_names()  # registers the built-in library
@@ -161,6 +167,9 @@ def _known_component(name: str) -> bool:
 
 
 def _component_names() -> list[str]:
+    from specdsl.prompt import warmup
+
+    warmup.wait()  # JAX must not be imported from two threads at once
     import specdsl.library  # noqa: F401  (registers the built-in components)
     from specdsl.library.registry import LIBRARY
 
