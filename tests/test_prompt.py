@@ -291,6 +291,31 @@ def test_interrupted_write_leaves_neither_file(tmp_path, shared_data, monkeypatc
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_an_interrupted_rewrite_keeps_the_earlier_pair(
+    tmp_path, shared_data, monkeypatch
+):
+    from specdsl.output import pha
+
+    bkg = shared_data / "chandra-acis-3c273" / "3c273_bg.pi"
+    script = f"dummyrsp 0.1 15 1024 lin\nbackgrnd {bkg}\nmodel po\n/*\n"
+    session, _ = run(tmp_path, script + "fakeit\ny\n\nx.fak\n/")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(before) == ["x.fak", "x_bkg.fak"]
+
+    real = pha.write_pha
+
+    def interrupt_source(path, *args, **kwargs):
+        if Path(path).name == "x.fak":
+            raise KeyboardInterrupt
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(pha, "write_pha", interrupt_source)
+    _, screen = run(tmp_path, script + "fakeit\ny\n\nx.fak\n/", session)
+
+    assert "interrupted: the command stopped and nothing was written" in screen
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def test_a_spectrum_without_response_asks_for_one(tmp_path, shared_data):
     folder = shared_data / "chandra-acis-3c273"
     session, screen = run(

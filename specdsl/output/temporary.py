@@ -25,6 +25,15 @@ def temporary_name(target: Path) -> Path:
     return temporary
 
 
+def staged_name(target: Path) -> Path:
+    """A hidden name beside ``target`` that keeps its suffixes (``.gz`` still
+    compresses), for a finished file renamed onto ``target`` only later."""
+    staged = target.parent / f".{secrets.token_hex(4)}.{target.name}"
+    with _lock:
+        _pending.add(staged)
+    return staged
+
+
 def discard(temporary: Path) -> None:
     """Remove a temporary file (if it exists) and forget its name."""
     temporary.unlink(missing_ok=True)

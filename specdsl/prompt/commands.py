@@ -89,7 +89,7 @@ def dispatch(session, line: str) -> None:
             raise  # SIGTERM ends the session (the command line reports it)
         interrupt.clear()
         session.errors += 1
-        written = take_published()
+        written = [path for path in take_published() if path.exists()]
         done = "nothing was written"
         if written:
             done = "it had written " + ", ".join(path.name for path in written)

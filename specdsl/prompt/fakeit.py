@@ -40,6 +40,7 @@ Known differences from XSPEC (shortcomings, kept on purpose or not done yet):
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -555,18 +556,29 @@ def _fake_data(session, plan: FakeitPlan, result: FakeResult, background, option
 
 
 def _write(session, plan: FakeitPlan, result: FakeResult, background, count: int):
-    """Write the background file (if any), then the source; both or neither."""
-    background_path = None
-    if background is not None:
-        background_path = _background_path(plan)
-        _write_background(plan, background, background_path, count)
+    """Write the background file (if any) and the source: both or neither.
+
+    The background is written under a hidden name and renamed into place only
+    after the source, so a stop in between leaves an earlier pair as it was.
+    """
+    from specdsl.output.temporary import discard, record_published, staged_name
+    from specdsl.runtime import interrupt
+
+    if background is None:
+        return (_write_source(session, plan, result, count, None),)
+    background_path = _background_path(plan)
+    staged = staged_name(background_path)
     try:
+        _write_background(plan, background, background_path, count, staged)
         source = _write_source(session, plan, result, count, background_path)
     except BaseException:
-        if background_path is not None:
-            background_path.unlink(missing_ok=True)
+        discard(staged)
         raise
-    return (source,) if background_path is None else (source, background_path)
+    with interrupt.deferred():
+        os.replace(staged, background_path)
+        discard(staged)
+        record_published(background_path)
+    return source, background_path
 
 
 def _write_source(session, plan, result, count, background_path) -> Path:
@@ -614,8 +626,9 @@ def _warner(session):
     return warn
 
 
-def _write_background(plan, background, path: Path, count: int) -> Path:
-    from specdsl.output.pha import fake_history, write_pha
+def _write_background(plan, background, path: Path, count: int, staged: Path):
+    """The faked background, written to ``staged`` once ``path`` may be replaced."""
+    from specdsl.output.pha import check_output, fake_history, write_pha
     from specdsl.response.ogip import identity_keywords
 
     observation = plan.observation
@@ -627,14 +640,15 @@ def _write_background(plan, background, path: Path, count: int) -> Path:
             f"{path} exists and is not a fake spectrum (no FKRSP001 keyword): the "
             "faked background never replaces it; give another file name"
         )
+    check_output(path, plan.clobber)
     try:
         return write_pha(
-            path,
+            staged,
             background[0] if count == 1 else background,
             channels=observation.channels,
             exposure=plan.background_exposure,
             keywords=keywords,
-            clobber=plan.clobber or not path.exists(),
+            clobber=True,  # the hidden name, never a user's file
             poisserr=plan.counting_statistics,
             backscal=bkg.backscal,
             areascal=bkg.areascal,
