@@ -1171,3 +1171,22 @@ def test_nothing_imports_the_compiler_beside_the_warm_up(monkeypatch):
     gate.set()
     warmup.wait()
     assert warmup.ready() and not completion._known_component("notacomponent")
+
+
+def test_xspec_habits_the_prompt_takes(tmp_path, shared_data):
+    data = shared_data / "chandra-acis-3c273" / "3c273.pi"
+    script = (
+        f"data {data}\nresponse default\nmodel po+po\n/*\nnewpar 1 uniform(-5, 20)\n"
+        "stat cstat\nsetpl en\nign 1:**-0.5\nfakeit nowrite, 2\ny\n\n\n\n"
+        "plot ld p.png\nplot d\n"
+    )
+    session, screen = run(tmp_path, script)
+    text = " ".join(screen.split())
+
+    assert "the built-in response stands in only when no spectrum is loaded" in text
+    assert "uniform(-5, 20) reaches outside its hard limits [-3, 10]" in text
+    for name in ("statistic", "setplot", "ignore"):
+        assert f"{name}: does not change a simulated spectrum; ignored" in text
+    assert session.last.counts.shape[0] == 2 and not session.fake.written
+    assert (tmp_path / "p.png").exists() and "plot d:" not in text
+    assert session.errors == 2, screen

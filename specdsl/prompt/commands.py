@@ -110,8 +110,8 @@ def _run_line(session, text: str) -> None:
         do_help(session, command.name)  # XSPEC's "<command> ?"
     elif command is not None:
         command.run(session, arguments.strip())
-    elif word.lower() in IGNORED or word.lower() == "xset":
-        _ignored(session, word.lower(), arguments)
+    elif _ignored_name(word) is not None:
+        _ignored(session, _ignored_name(word), arguments)
     else:
         names = [c.name for c in COMMANDS]
         close = difflib.get_close_matches(word.lower(), names, n=2)
@@ -165,6 +165,16 @@ def report_error(session, error: BaseException) -> None:
             expand=False,
         )
     )
+
+
+def _ignored_name(word: str) -> str | None:
+    """The XSPEC command an ignored word names: in full, ``xset``, or a prefix of
+    three letters or more that names one only (``stat``, ``setpl``, ``ign``)."""
+    lowered = word.lower()
+    if lowered in IGNORED or lowered == "xset":
+        return lowered
+    found = [name for name in IGNORED if len(lowered) >= 3 and name.startswith(lowered)]
+    return found[0] if len(found) == 1 else None
 
 
 def _ignored(session, word: str, arguments: str) -> None:
@@ -274,6 +284,11 @@ def do_response(session, arguments: str) -> None:
         )
         return
     builtin = name.lower() == "default"
+    if builtin and session.data_path is not None:
+        raise SpecdslError(
+            "response default: the built-in response stands in only when no "
+            "spectrum is loaded (data none first, or give a response file)"
+        )
     choice = None if builtin else session.response_choice(name)
     if choice not in (None, DIAGONAL):
         _require_file(choice)
@@ -668,8 +683,8 @@ def _plot_files(arguments: str) -> list[str]:
     """The file names after ``plot [data|ldata]``; other plot types are refused."""
     names = []
     for word in arguments.split():
-        if word.lower() in PLOT_TYPES:
-            continue
+        if any(kind.startswith(word.lower()) for kind in PLOT_TYPES):
+            continue  # XSPEC's abbreviations: d, da, ld, lda, ...
         if Path(word).suffix.lower() in PLOT_SUFFIXES:
             names.append(word)
             continue
@@ -1066,7 +1081,7 @@ COMMANDS: tuple[Command, ...] = (
             "change parameters: values, links (= 2*p3), or a distribution for\n"
             "fakeit N (uniform, loguniform, normal, lognormal, exponential)",
             "parameter"),
-    Command("plot", "pl", do_plot, "plot [file.png]",
+    Command("plot", "pl", do_plot, "plot [data|ldata] [file.png|.pdf|.svg]",
             "plot the last fake data and folded model (PNG and terminal)", "path"),
     Command("quit", "q", do_exit, "quit", "leave the prompt"),
     Command("response", "resp", do_response,
@@ -1086,7 +1101,8 @@ COMMANDS: tuple[Command, ...] = (
             "parameter"),
     Command("untie", "unt", do_untie, "untie <n> [<n> ...]", "remove parameter links",
             "parameter"),
-    Command("xsect", "xs", do_xsect, "xsect <vern|bcmc|obcm>",
-            "set the photoionisation cross sections", "xsect"),
+    Command("xsect", "xs", do_xsect, "xsect vern",
+            "set the photoionisation cross sections (only vern is shipped)",
+            "xsect"),
 )
 # fmt: on

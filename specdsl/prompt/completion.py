@@ -22,7 +22,7 @@ from prompt_toolkit.lexers import Lexer
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*|[*+()]|\s+|.")
 _MODEL_BREAK = re.compile(r"[*+()\s]")
 ABUNDANCE_TABLES = ("angr", "aspl", "feld", "aneb", "grsa", "wilm", "lodd", "lpgp")
-CROSS_SECTIONS = ("vern", "bcmc", "obcm")
+CROSS_SECTIONS = ("vern",)  # the ones shipped (specdsl.library.settings)
 SHOW_OPTIONS = ("all", "model", "parameters", "files", "data", "fakeit")
 ENERGIES_KEYWORDS = ("extend", "reset")
 

@@ -88,7 +88,7 @@ class FakeitPlan:
 
 def parse_options(arguments: str) -> FakeitOptions:
     """``nowrite`` (first), ``none``, background files and a trailing count."""
-    words = arguments.split()
+    words = arguments.replace(",", " ").split()  # XSPEC takes "nowrite, 2"
     options = FakeitOptions()
     if words and words[0].lower() == "nowrite":
         options.nowrite = True

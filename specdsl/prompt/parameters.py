@@ -200,7 +200,9 @@ class ParameterTable:
 
     def set_distribution(self, state: ParameterState, text: str) -> None:
         """Draw the parameter from a distribution when fakeit makes spectra."""
-        state.distribution = parse_distribution(text, f"parameter {state.index}")
+        distribution = parse_distribution(text, f"parameter {state.index}")
+        _check_range(state, distribution)
+        state.distribution = distribution
         state.link = None
 
     def untie(self, state: ParameterState) -> None:
@@ -317,6 +319,19 @@ def _check_limits(state: ParameterState, fields: dict[str, float]) -> None:
         raise ParameterError(
             f"{state.index}:{state.name} = {fields['value']:g} is outside its hard "
             f"limits [{low:g}, {high:g}]"
+        )
+
+
+def _check_range(state: ParameterState, distribution) -> None:
+    """A uniform or log-uniform range must lie inside the hard limits: refused
+    at ``newpar``, not after fakeit's questions when a draw lands outside."""
+    if distribution.name not in ("uniform", "loguniform"):
+        return
+    low, high = distribution.arguments[:2]
+    if low < state.hard_min or high > state.hard_max:
+        raise ParameterError(
+            f"parameter {state.index} ({state.name}): {distribution!r} reaches "
+            f"outside its hard limits [{state.hard_min:g}, {state.hard_max:g}]"
         )
 
 
