@@ -217,6 +217,7 @@ def format_xcm(
     files: dict[str, str] | None = None,
     settings: dict[str, str] | None = None,
     grids: dict[str, str | list[str]] | None = None,
+    seed: int | None = None,
 ) -> str:
     """The text of an .xcm: file lines, settings, grids, model and parameters.
 
@@ -237,6 +238,8 @@ def format_xcm(
     for name in SETTINGS:
         if (settings or {}).get(name):
             lines.append(f"{name} {settings[name]}")
+    if seed is not None:
+        lines.append(f"xset seed {seed}")  # the same fakes again
     for name in GRID_COMMANDS:
         values = (grids or {}).get(name) or ()
         for value in [values] if isinstance(values, str) else values:

@@ -1070,12 +1070,14 @@ def test_prompt_fake_carries_the_stokes_selection_of_its_data(tmp_path, shared_d
 
 def test_save_keeps_responses_turned_off_and_reloads_them(tmp_path, shared_data):
     data = shared_data / "chandra-acis-3c273" / "3c273.pi"
-    script = f"data {data}\nbackgrnd none\narf none\nmodel po\n/*\nsave all bn.xcm"
-    run(tmp_path, script)
+    script = f"data {data}\nbackgrnd none\narf none\nmodel po\n/*\nxset seed 7\n"
+    run(tmp_path, script + "save all bn.xcm")
 
     text = (tmp_path / "bn.xcm").read_text()
     assert "arf 1 none\n" in text and "backgrnd 1 none\n" in text
+    assert "xset seed 7\n" in text
     again, screen = run(tmp_path, "@bn.xcm\nshow data")
+    assert again.seed == 7
     shown = screen.split("specdsl> show data")[1]
     assert re.search(r"^arf +none", shown, re.M), shown
     assert re.search(r"^background +none", shown, re.M), shown

@@ -732,6 +732,7 @@ def do_save(session, arguments: str) -> None:
         files=files,
         settings=session.settings if what != "files" else None,
         grids=_saved_grids(session) if what in ("all", "files") else None,
+        seed=session.seed if what == "all" else None,
     )
     path = write_xcm(session.path(name), text)
     session.console.print(f"saved {what} to {path}", markup=False)
