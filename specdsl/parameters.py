@@ -43,8 +43,18 @@ def _flatten(values) -> list[tuple[object, object]]:
     return flat
 
 
-def _by_name(parameters, flat) -> dict[str, np.ndarray]:
+def names_lookup(parameters) -> dict:
+    """Parameters by lower-cased dotted name, and by a table model's own names
+    for them (``ephabs_1.None`` for ``ephabs_1.None_``)."""
     lookup = {p.name.lower(): p for p in parameters}
+    for parameter in parameters:
+        for alias in parameter.spec.aliases:
+            lookup.setdefault(f"{parameter.component}.{alias}".lower(), parameter)
+    return lookup
+
+
+def _by_name(parameters, flat) -> dict[str, np.ndarray]:
+    lookup = names_lookup(parameters)
     by_index = {p.index: p for p in parameters}
 
     found = {}

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+import specdsl
 from specdsl.errors import OGIPError, SpecdslError
 from specdsl.library.registry import ADDITIVE, MULTIPLICATIVE
 from specdsl.library.tables import read_table_model, table_component
@@ -506,3 +507,22 @@ def test_malformed_tables_name_the_file_and_the_field(tmp_path, damage, field):
         table_component("atable", path)
 
     assert field in error.value.field and str(path) in str(error.value)
+
+
+def test_a_table_parameter_is_also_named_as_its_file_names_it(heasoft, tmp_path):
+    from specdsl.cli import main
+    from specdsl.errors import ParameterError
+
+    model = specdsl.compile(f"etable{{{heasoft / 'testephabs.mod'}}}*powerlaw")
+    edges = np.geomspace(1.0, 10.0, 11)
+    assert model.parameter_names[0] == "ephabs_1.None_"
+    np.testing.assert_array_equal(
+        model(edges, {"ephabs_1.None": 1.0}), model(edges, {"ephabs_1.None_": 1.0})
+    )
+    with pytest.raises(ParameterError, match="ephabs_1.None_ is given twice"):
+        model(edges, {"ephabs_1.None": 1.0, "EPHABS_1.none_": 1.0})
+
+    expression = f"etable{{{heasoft / 'testephabs.mod'}}}*powerlaw"
+    output = tmp_path / "t.fak"
+    arguments = ["fakeit", "-m", expression, "--param", "ephabs_1.None=1", "-o"]
+    assert main([*arguments, str(output)]) == 0 and output.exists()

@@ -283,9 +283,11 @@ def _file_lines(message: str) -> str:
 
 def _resolve(model, key: str, where: str) -> str:
     """A parameter's dotted name from a case-insensitive name or an XSPEC index."""
-    lookup = {p.name.lower(): p.name for p in model.parameters}
-    by_index = {str(p.index): p.name for p in model.parameters}
-    name = lookup.get(key.lower()) or by_index.get(key)
+    from specdsl.parameters import names_lookup
+
+    by_index = {str(p.index): p for p in model.parameters}
+    found = names_lookup(model.parameters).get(key.lower()) or by_index.get(key)
+    name = None if found is None else found.name
     if name is None:
         valid = ", ".join(p.name for p in model.parameters)
         raise ParameterError(
