@@ -19,6 +19,7 @@ uniform(1, 3)`` records a parameter distribution for ``fakeit N``.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +124,11 @@ def full_command(word: str) -> str:
         if lowered.startswith(abbreviation) and name.startswith(lowered):
             return name
     return lowered
+
+
+def is_spectrum_number(word: str) -> bool:
+    """XSPEC's ``<spectrum>`` or ``<group>:<spectrum>`` (``2``, ``1:2``)."""
+    return re.fullmatch(r"\d+(:\d+)?", word) is not None
 
 
 def strip_spectrum_number(arguments: str) -> str:

@@ -61,7 +61,12 @@ import numpy as np
 from astropy.io import fits
 
 from specdsl.errors import OutputError, ParameterError
-from specdsl.output.temporary import discard, record_published, temporary_name
+from specdsl.output.temporary import (
+    TEMPORARY_EXTRA,
+    discard,
+    record_published,
+    temporary_name,
+)
 from specdsl.runtime import interrupt
 
 __all__ = ["write_pha"]
@@ -429,10 +434,6 @@ def _check_kind(target: Path) -> bool:
     return target.exists()
 
 
-# A file is first written as ".<name>.<8 hex digits>.tmp" (see temporary_name).
-_TEMPORARY_EXTRA = len(".") + len(".12345678.tmp")
-
-
 def _check_name_length(target: Path) -> None:
     """Refuse a name that the folder cannot hold with the temporary name's extra."""
     try:
@@ -440,11 +441,11 @@ def _check_name_length(target: Path) -> None:
     except (OSError, ValueError):
         return  # unknown: the system says so when the file is made
     length = len(os.fsencode(target.name))
-    if length + _TEMPORARY_EXTRA > limit:
+    if length + TEMPORARY_EXTRA > limit:
         raise OutputError(
             f"cannot write {target}: {os.strerror(errno.ENAMETOOLONG)} ({length} "
             f"bytes; names in {target.parent} hold at most {limit}, and the file "
-            f"is first written under a name {_TEMPORARY_EXTRA} bytes longer); "
+            f"is first written under a name {TEMPORARY_EXTRA} bytes longer); "
             "choose a shorter name"
         )
 

@@ -37,6 +37,7 @@ from specdsl.output.pha import (
     publish,
     temporary_name,
 )
+from specdsl.output.temporary import temporary_target
 
 FORMATS = ("pha", "npy")
 JOB_KEYWORD = "SDJOBID"
@@ -150,13 +151,7 @@ def _stale_in(folder: Path, wanted: set[str]) -> list[Path]:
         entries = [e.name for e in os.scandir(folder)]
     except OSError:
         return []  # no folder, or not readable: nothing of ours to remove
-    stale = []
-    for entry in entries:
-        if entry.startswith(".") and entry.endswith(".tmp"):
-            name = entry[1 : -len(".tmp")].rpartition(".")[0]
-            if name in wanted:
-                stale.append(folder / entry)
-    return stale
+    return [folder / entry for entry in entries if temporary_target(entry) in wanted]
 
 
 def open_part(

@@ -17,12 +17,25 @@ _published: list[Path] = []
 _lock = threading.Lock()
 
 
+_TOKEN_BYTES = 4
+# How much longer a temporary name is than its target's: ".", "." + hex, ".tmp".
+TEMPORARY_EXTRA = len(".") + len(".") + 2 * _TOKEN_BYTES + len(".tmp")
+
+
 def temporary_name(target: Path) -> Path:
     """The hidden name ``target`` is written under before it is renamed into place."""
-    temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    token = secrets.token_hex(_TOKEN_BYTES)
+    temporary = target.parent / f".{target.name}.{token}.tmp"
     with _lock:
         _pending.add(temporary)
     return temporary
+
+
+def temporary_target(name: str) -> str | None:
+    """The target name a temporary file name (``.<target>.<hex>.tmp``) is for."""
+    if not (name.startswith(".") and name.endswith(".tmp")):
+        return None
+    return name[1 : -len(".tmp")].rpartition(".")[0]
 
 
 def staged_name(target: Path) -> Path:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import re
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from specdsl.output.temporary import remove_pending, take_published
 from specdsl.prompt import warmup
 from specdsl.response.observation import DIAGONAL, DIAGONAL_LABEL
 from specdsl.runtime import interrupt
+from specdsl.xcm import is_spectrum_number
 
 
 @dataclass(frozen=True)
@@ -106,12 +106,13 @@ def _run_line(session, text: str) -> None:
         return
     word, _, arguments = text.partition(" ")
     command = lookup(word)
+    ignored = _ignored_name(word) if command is None else None
     if command is not None and arguments.strip() == "?" and command.name != "model":
         do_help(session, command.name)  # XSPEC's "<command> ?"
     elif command is not None:
         command.run(session, arguments.strip())
-    elif _ignored_name(word) is not None:
-        _ignored(session, _ignored_name(word), arguments)
+    elif ignored is not None:
+        _ignored(session, ignored, arguments)
     else:
         names = [c.name for c in COMMANDS]
         close = difflib.get_close_matches(word.lower(), names, n=2)
@@ -210,16 +211,13 @@ def _file_argument(arguments: str, what: str) -> str:
                 f"{what} {words[0]}: one spectrum and one source only (use 1 or 1:1)"
             )
         words = words[1:]
-    later = [word for word in words[1:] if _SPECTRUM_NUMBER.match(word)]
+    later = [word for word in words[1:] if is_spectrum_number(word)]
     if later:
         raise SpecdslError(
             f"{what} {arguments.strip()}: one spectrum and one source only, so "
             f"no {later[0]} (give one file, as spectrum 1)"
         )
     return " ".join(words)
-
-
-_SPECTRUM_NUMBER = re.compile(r"^\d+(:\d+)?$")
 
 
 def do_data(session, arguments: str) -> None:
@@ -292,7 +290,7 @@ def do_response(session, arguments: str) -> None:
     choice = None if builtin else session.response_choice(name)
     if choice not in (None, DIAGONAL):
         _require_file(choice)
-    before = _choices(session)
+    before = session.choices()
     session.dummy_active = False
     session.response_removed = False
     session.builtin_response = builtin
@@ -306,7 +304,7 @@ def do_arf(session, arguments: str) -> None:
     if not name:
         _show_files(session)
         return
-    before = _choices(session)
+    before = session.choices()
     if name.lower() == "none":
         session.arf_choice = False
     else:
@@ -321,7 +319,7 @@ def do_backgrnd(session, arguments: str) -> None:
     if not name:
         _show_files(session)
         return
-    before = _choices(session)
+    before = session.choices()
     if name.lower() == "none":
         session.background_choice = False
     else:
@@ -333,14 +331,6 @@ def do_backgrnd(session, arguments: str) -> None:
 def _require_file(path: Path) -> None:
     if not path.is_file():
         raise OGIPError(path, "file not found")
-
-
-CHOICES = ("response_path", "response_removed", "builtin_response", "arf_choice",
-           "background_choice", "dummy_active")  # fmt: skip
-
-
-def _choices(session) -> dict:
-    return {name: getattr(session, name) for name in CHOICES}
 
 
 def _refresh(session, before: dict) -> None:
@@ -356,9 +346,7 @@ def _refresh(session, before: dict) -> None:
         elif session.response_path is not None:
             session.observation()
     except SpecdslError:
-        for name, value in before.items():
-            setattr(session, name, value)
-        session.forget_observation()
+        session.restore_choices(before)
         raise
     _show_files(session)
 

@@ -40,7 +40,6 @@ Known differences from XSPEC (shortcomings, kept on purpose or not done yet):
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ import numpy as np
 
 from specdsl.errors import OutputError, ParameterError, SpecdslError
 from specdsl.prompt.session import FakeResult, canonical_expression
+from specdsl.xcm import is_spectrum_number
 
 # What FoldedModel reads from an observation (the fold cache's key).
 RESPONSE_FIELDS = ("energy_edges", "redistribution", "effective_area", "areascal")
@@ -103,7 +103,7 @@ def parse_options(arguments: str) -> FakeitOptions:
     for word in words:
         if word.lower() == "none":
             options.ignore_data = True
-        elif not re.fullmatch(r"\d+(:\d+)?", word):
+        elif not is_spectrum_number(word):
             options.backgrounds.append(word)
     if len(options.backgrounds) > 1:
         raise ParameterError("one spectrum at a time: give at most one background file")
@@ -112,17 +112,13 @@ def parse_options(arguments: str) -> FakeitOptions:
 
 def run_fakeit(session, arguments: str) -> None:
     """Ask fakeit's questions, simulate, write the files and remember the result."""
-    from specdsl.prompt.commands import CHOICES
-
     session.require_model()
     options = parse_options(arguments)
-    before = {name: getattr(session, name) for name in CHOICES}
+    before = session.choices()
     try:
         plan = _plan(session, options)
     except BaseException:  # stopped at a question: the response answers go too
-        for name, value in before.items():
-            setattr(session, name, value)
-        session.forget_observation()
+        session.restore_choices(before)
         raise
 
     plan.seed = session.run_seed()
@@ -561,8 +557,8 @@ def _write(session, plan: FakeitPlan, result: FakeResult, background, count: int
     The background is written under a hidden name and renamed into place only
     after the source, so a stop in between leaves an earlier pair as it was.
     """
-    from specdsl.output.temporary import discard, record_published, staged_name
-    from specdsl.runtime import interrupt
+    from specdsl.output.pha import publish
+    from specdsl.output.temporary import discard, staged_name
 
     if background is None:
         return (_write_source(session, plan, result, count, None),)
@@ -574,10 +570,7 @@ def _write(session, plan: FakeitPlan, result: FakeResult, background, count: int
     except BaseException:
         discard(staged)
         raise
-    with interrupt.deferred():
-        os.replace(staged, background_path)
-        discard(staged)
-        record_published(background_path)
+    publish(staged, background_path, clobber=True)  # checked before it was written
     return source, background_path
 
 

@@ -34,6 +34,9 @@ from specdsl.runtime import interrupt
 PROMPT = "specdsl> "
 MAX_SCRIPT_DEPTH = 16
 XSPEC_SETTINGS = {"abund": "angr", "xsect": "vern"}  # Xspec.init (6.20), fallback
+# What ``response``, ``arf``, ``backgrnd`` and ``dummyrsp`` set on a session.
+CHOICES = ("response_path", "response_removed", "builtin_response", "arf_choice",
+           "background_choice", "dummy_active")  # fmt: skip
 
 
 @dataclass
@@ -216,6 +219,16 @@ class Session:
         self.builtin_response = False
         self.dummy_active = False
         self.data_corrscal = corrscal
+        self.forget_observation()
+
+    def choices(self) -> dict:
+        """The response, ARF, background and dummy choices, to restore later."""
+        return {name: getattr(self, name) for name in CHOICES}
+
+    def restore_choices(self, saved: dict) -> None:
+        """Undo the choices made since ``choices()`` was taken."""
+        for name, value in saved.items():
+            setattr(self, name, value)
         self.forget_observation()
 
     @property

@@ -384,8 +384,13 @@ class FakeitJob:
             stat = path.stat()
             return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
-        read = (self.spectrum, self.rmf, self.arf, observation.rmf_path)
-        read += (observation.arf_path,)
+        read = (
+            self.spectrum,
+            self.rmf,
+            self.arf,
+            observation.rmf_path,
+            observation.arf_path,
+        )
         recipe = {
             "version": __version__,
             "model": self.expression,
