@@ -825,6 +825,36 @@ def test_fakeit_argument_mistakes_are_named(keywords, words):
 
 def test_counts_too_many_for_the_sampler_name_the_exposure():
     observation = Observation.default(exposure=1e20)
+    per_second = specdsl.fakeit(
+        Observation.default(exposure=1.0), "powerlaw", {}, counting_statistics=False
+    )
+    first_over = int(np.flatnonzero(per_second * 1e20 > 2.0**31)[0])
     with pytest.raises(ParameterError) as error:
         specdsl.fakeit(observation, "powerlaw", {})
+
     assert "< 2^31. Check the exposure and the parameter values" in str(error.value)
+    assert observation.first_channel == 1  # channels count from 1, columns from 0
+    assert f"counts in channel {first_over + 1} of spectrum 1" in str(error.value)
+
+
+def test_counts_too_many_name_the_channel_by_its_number(shared_data):
+    """Swift XRT counts its channels from 0 (TLMIN1 = 0)."""
+    folder = shared_data / "swift-xrt-pc"
+
+    def observation(exposure):
+        return Observation.from_pha(
+            folder / "target_sr.pha",
+            rmf=folder / "swxpc0to12s6_20130101v014.rmf.gz",
+            exposure=exposure,
+        )
+
+    values = {"powerlaw_1.PhoIndex": [1.0, 1.0], "powerlaw_1.norm": [1e-30, 1.0]}
+    per_second = specdsl.fakeit(
+        observation(1.0), "powerlaw", values, counting_statistics=False
+    )
+    first_over = int(np.flatnonzero(per_second[1] * 1e20 > 2.0**31)[0])
+    with pytest.raises(ParameterError) as error:
+        specdsl.fakeit(observation(1e20), "powerlaw", values)
+
+    assert observation(1.0).first_channel == 0
+    assert f"counts in channel {first_over} of spectrum 2 (index 1)" in str(error.value)

@@ -436,14 +436,17 @@ def test_a_terminal_is_asked_again_for_a_missing_response(tmp_path, shared_data)
         interactive = True  # answers typed at a terminal, not read from a script
 
     folder = shared_data / "chandra-acis-3c273"
-    session = Session(console(), cwd=tmp_path)
+    wide = Console(file=io.StringIO(), width=400, color_system=None)
+    session = Session(wide, cwd=tmp_path)
     lines = f"""
         data {folder / "3c273_bg.pi"}
         model po
         /*
         fakeit nowrite
 
+        3c273.rmf
         {folder / "3c273.rmf"}
+        nosuch.arf
         none
         n
         /
@@ -454,9 +457,52 @@ def test_a_terminal_is_asked_again_for_a_missing_response(tmp_path, shared_data)
     session.run(Terminal(lines, session.console))
     screen = session.console.file.getvalue()
 
-    assert "3c273_bg.pi has no response: give a file name" in screen
-    assert screen.count("For fake spectrum #1 response file is needed: ") == 2
+    assert "***3c273_bg.pi has no response: fakeit needs one" in screen
+    assert f"***{tmp_path / '3c273.rmf'}: file not found" in screen
+    assert f"***{tmp_path / 'nosuch.arf'}: file not found" in screen
+    assert screen.count("For fake spectrum #1 response file is needed: ") == 3
+    assert screen.count("...and ancillary file: ") == 2
     assert session.errors == 0 and session.observation().rmf_path.name == "3c273.rmf"
+
+
+def test_a_script_gets_three_answers_for_a_missing_file(tmp_path, shared_data):
+    folder = shared_data / "chandra-acis-3c273"
+    session, screen = run(
+        tmp_path,
+        f"""
+        data {folder / "3c273_bg.pi"}
+        model po
+        /*
+        fakeit nosuch_bkg.pi
+        fakeit nowrite
+
+        /
+        {folder / "3c273.rmf"}
+        none
+        n
+        /
+
+        /
+        fakeit nowrite none
+        a.rmf
+        b.rmf
+        c.rmf
+        show data
+        """,
+        Session(
+            Console(file=io.StringIO(), width=400, color_system=None), cwd=tmp_path
+        ),
+    )
+
+    # The missing background is named before any question is asked.
+    assert f"{tmp_path / 'nosuch_bkg.pi'} [backgrnd]: file not found" in screen
+    assert screen.count("***3c273_bg.pi has no response: fakeit needs one") == 2
+    assert session.fake is not None and session.fake.name == "3c273_bg.fak"
+    # Three wrong names end the command; the next line is a command again.
+    assert f"***{tmp_path / 'b.rmf'}: file not found" in screen
+    assert f"{tmp_path / 'c.rmf'}: file not found" in screen
+    assert session.errors == 2
+    assert "specdsl> show data" in screen
 
 
 def test_plot_shows_a_spectrum_read_with_data(tmp_path, shared_data):
@@ -969,6 +1015,11 @@ def test_freeze_thaw_and_untie_take_lists_and_links_stay_linked(tmp_path):
     session, screen = run(tmp_path, "freeze 1 - 2 bbody_1.kT\nuntie 4 2", session)
     assert [state.frozen for state in session.table] == [True, True, True, False]
     assert session.table.get(4).link is None
+
+    session, screen = run(tmp_path, "thaw\nfreeze", session)
+    assert session.errors == 2
+    assert "thaw needs parameter numbers, e.g. thaw 2 or thaw 1-3" in screen
+    assert "freeze needs parameter numbers" in screen
 
 
 def test_a_command_stopped_at_a_question_changes_nothing(tmp_path):

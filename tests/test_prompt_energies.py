@@ -243,6 +243,19 @@ def test_ranges_turn_extensions_off_and_reset_restores_the_response(tmp_path, cy
     )
 
 
+def test_reset_gives_the_dummy_back_the_grid_dummyrsp_set(tmp_path):
+    session, screen = run(tmp_path, "energies 0.1 10 100 log\nenergies reset")
+    assert session.errors == 0 and session.dummy_grid == EnergyGrid()
+    assert "dummy response: 0.01 100 200 log (diagonal)" in screen
+
+    script = "dummyrsp 1 5 40 lin\nenergies 0.1 10 100 log\nenergies reset"
+    session, _ = run(tmp_path, script)
+    assert session.dummy_grid == EnergyGrid(1.0, 5.0, 40, False)
+    np.testing.assert_allclose(
+        session.observation().energy_edges, np.linspace(1, 5, 41), rtol=1e-15
+    )
+
+
 # --- save and @file -----------------------------------------------------------------
 
 

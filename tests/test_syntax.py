@@ -29,6 +29,9 @@ def test_seed_model_tree_and_positions():
         ("(a*b)(c+d)", "(a*b)*(c+d)"),
         ("a+b+c", "a+b+c"),
         ("a*(b+c*(d+e))+f", "a*(b+c*(d+e))+f"),
+        # XSPEC's numbered components, as its show and save write them
+        ("TBabs<1>*(powerlaw<2> + bbodyrad<3>)", "TBabs*(powerlaw+bbodyrad)"),
+        ("atable{m.mod}< 2 >*po<1>", "atable{m.mod}*po"),
     ],
 )
 def test_juxtaposition_parentheses_and_canonical_form(text, canonical):
@@ -58,6 +61,11 @@ def test_components_in_expression_order():
         ("po(PhoIndex=)", 12, "a value must follow '='"),
         ("tbabs(nH=0.1 0.2)", 13, "unexpected '0'"),
         ("powerläw", 6, "invalid character"),
+        ("atable{m.mod*po", 6, "'{' is never closed"),
+        ("atable{m.mod}}", 13, "'}' has no matching '{'"),
+        ("po<2", 2, "a component's number is written powerlaw<2>"),
+        ("po<1><2>", 5, "a component's number is written"),
+        ("<1>po", 0, "a component's number is written"),
     ],
 )
 def test_syntax_errors_point_at_the_fault(text, position, words):

@@ -67,6 +67,19 @@ def test_model_is_reproduced_with_values_links_and_frozen_flags():
     assert (table.get(4).hard_min, table.get(4).soft_max) == (0.0001, 100.0)
 
 
+def test_numbered_components_as_xspec_shows_them_load_alike():
+    numbered = XSPEC_SAVE.replace(
+        "TBabs(powerlaw + bbodyrad)", "TBabs<1>(powerlaw<2> + bbodyrad<3>)"
+    )
+    model, table = load_model(parse_xcm(numbered))
+    plain_model, plain_table = load_model(parse_xcm(XSPEC_SAVE))
+
+    assert [p.name for p in model.parameters] == [
+        p.name for p in plain_model.parameters
+    ]
+    assert table.values() == plain_table.values()
+
+
 def test_later_newpar_lines_and_our_distributions_apply():
     text = XSPEC_SAVE + "newpar 2 2.2\n#specdsl newpar 4 uniform(0.5, 1.5)\n"
     _, table = load_model(parse_xcm(text))

@@ -367,6 +367,7 @@ def do_dummyrsp(session, arguments: str) -> None:
     except ValueError:
         raise ParameterError("chanOffset and chanWidth must be numbers") from None
     session.dummy_channels = (offset, width)
+    session.dummyrsp_grid = session.dummy_grid
     session.dummy_active = True
     session.forget_observation()
     session.console.print(f"dummy response: {session.dummy_grid} (diagonal)")
@@ -383,11 +384,7 @@ def do_energies(session, arguments: str) -> None:
     fields = energy_fields(arguments)
     first = fields[0].lower() if fields else ""
     if first == "reset":
-        # Known shortcoming: a dummy grid set by ``energies`` stays (only
-        # ``dummyrsp`` changes it); XSPEC keeps its dummy apart from ``energies``.
-        session.energies = None
-        session.forget_observation()
-        session.console.print("model energies: those of the response (no extensions)")
+        _reset_energies(session)
     elif first == "extend":
         _extend_energies(session, fields[1:])
     elif not fields or not first or _is_number(first):
@@ -396,6 +393,18 @@ def do_energies(session, arguments: str) -> None:
         _use_model_grid(session, grid)
     else:
         _use_model_grid(session, read_energy_file(session.path(arguments)))
+
+
+def _reset_energies(session) -> None:
+    """The response's own energies again; a dummy grid set by ``energies`` goes
+    back to the one ``dummyrsp`` set (or the default)."""
+    session.energies = None
+    restored = session.dummy_grid is not session.dummyrsp_grid
+    session.dummy_grid = session.dummyrsp_grid
+    session.forget_observation()
+    session.console.print("model energies: those of the response (no extensions)")
+    if restored:
+        session.console.print(f"dummy response: {session.dummy_grid} (diagonal)")
 
 
 def _is_number(word: str) -> bool:
@@ -549,7 +558,12 @@ def _freeze(frozen: bool):
     def run(session, arguments: str) -> None:
         if session.table is None:
             raise SpecdslError("no model: define one first")
-        for index in session.table.indices(arguments or ""):
+        if not arguments.strip():
+            name = "freeze" if frozen else "thaw"
+            raise ParameterError(
+                f"{name} needs parameter numbers, e.g. {name} 2 or {name} 1-3"
+            )
+        for index in session.table.indices(arguments):
             state = session.table.get(index)
             if state.link is not None:  # XSPEC's rule
                 verb = "frozen" if frozen else "thawed"

@@ -6,7 +6,8 @@ and defaults follow XSPEC 12 (xspec-syntax.md section 7.2):
 1. ``For fake spectrum #1 response file is needed:`` (and ``...and ancillary
    file:``) only when the spectrum is not based on loaded data and no response
    was given; an empty answer or ``/`` selects the dummy response. A loaded
-   spectrum without a response needs a file name (asked again at a terminal).
+   spectrum without a response needs a file name. A file that is not there is
+   asked for again (a script's next lines answer, three at most).
 2. `` Use counting statistics in creating fake data? (y):``
 3. `` Input optional fake file prefix:`` and `` Fake data file name (<default>):``
    (also with ``nowrite``, as in XSPEC 12: the name is the data set's name).
@@ -47,13 +48,16 @@ from pathlib import Path
 
 import numpy as np
 
-from specdsl.errors import OutputError, ParameterError, SpecdslError
+from specdsl.errors import OGIPError, OutputError, ParameterError, SpecdslError
 from specdsl.prompt.session import FakeResult, canonical_expression
 from specdsl.xcm import is_spectrum_number
 
 # What FoldedModel reads from an observation (the fold cache's key).
 RESPONSE_FIELDS = ("energy_edges", "redistribution", "effective_area", "areascal")
 MAX_BATCH_BYTES = 4 * 2**30  # type II files are built in memory
+RESPONSE_PROMPT = "For fake spectrum #1 response file is needed: "
+ARF_PROMPT = "   ...and ancillary file: "
+SCRIPT_TRIES = 3  # answers a script gets for one question
 
 
 @dataclass
@@ -150,6 +154,9 @@ def _choose_observation(session, options: FakeitOptions) -> FakeitPlan:
     """The loaded spectrum, a response given earlier, or one asked for now."""
     from specdsl.prompt.session import attach_background
 
+    background = None
+    if options.backgrounds:  # looked for before any question, as XSPEC does
+        background = _existing_background(session, options.backgrounds[0])
     observation = None
     based_on_data = False
     if not options.ignore_data:
@@ -157,10 +164,9 @@ def _choose_observation(session, options: FakeitOptions) -> FakeitPlan:
         based_on_data = observation is not None and session.data_path is not None
     if observation is None:
         observation = _ask_response(session)
-    if options.backgrounds:
-        path = session.path(options.backgrounds[0])
+    if background is not None:
         observation = attach_background(
-            observation, path, adopt_scales=not based_on_data
+            observation, background, adopt_scales=not based_on_data
         )
     data_name = session.data_name
     label = response_label(observation)
@@ -174,30 +180,32 @@ def _choose_observation(session, options: FakeitOptions) -> FakeitPlan:
     )
 
 
+def _existing_background(session, name: str) -> Path:
+    """The background file named on the fakeit line (``file{n}`` for a row)."""
+    from specdsl.response.ogip import split_row_suffix
+
+    path = session.path(name)
+    if not split_row_suffix(path, None)[0].is_file():
+        raise OGIPError(path, "file not found", field="backgrnd")
+    return path
+
+
 def _data_observation(session):
     """The session's observation; a loaded spectrum with no response asks for one,
     as XSPEC does (the answer is required)."""
-    from specdsl.errors import OGIPError
 
     try:
         return session.observation()
     except OGIPError as error:
         if error.field != "RESPFILE" or session.data_path is None:
             raise
-    prompt = "For fake spectrum #1 response file is needed: "
-    answer = session.ask(prompt).strip()
-    while answer in ("", "/") and session.interactive:
-        session.console.print(
-            f"{session.data_name} has no response: give a file name", style="yellow"
-        )
-        answer = session.ask(prompt).strip()
-    if answer in ("", "/"):
-        raise SpecdslError(
-            f"{session.data_name} has no response: fakeit needs one (a file, "
-            "diagonal to count each ARF bin in its channel, or  fakeit none  for "
-            "the dummy response)"
-        )
-    arf = session.ask("   ...and ancillary file: ").strip()
+    needed = (
+        f"{session.data_name} has no response: fakeit needs one (a file, "
+        "diagonal to count each ARF bin in its channel, or  fakeit none  for "
+        "the dummy response)"
+    )
+    answer = _ask_file(session, RESPONSE_PROMPT, keep=("diagonal",), required=needed)
+    arf = _ask_file(session, ARF_PROMPT, keep=("none",))
     session.response_path = session.response_choice(answer)
     session.response_removed = False
     if arf and arf != "/":
@@ -210,16 +218,43 @@ def _ask_response(session):
     from specdsl.prompt.responses import dummy_response
     from specdsl.response.observation import Observation
 
-    answer = session.ask("For fake spectrum #1 response file is needed: ").strip()
+    answer = _ask_file(session, RESPONSE_PROMPT, keep=("default", "diagonal"))
     if answer in ("", "/"):
         return dummy_response(session.dummy_grid, *session.dummy_channels)
     if answer.lower() == "default":
         return Observation.default(exposure=1.0)
     rmf = session.response_choice(answer)
-    arf = session.ask("   ...and ancillary file: ").strip()
+    arf = _ask_file(session, ARF_PROMPT, keep=("none",))
     if arf in ("", "/") or arf.lower() == "none":
         return Observation.from_response(rmf)
     return Observation.from_response(rmf, session.path(arf))
+
+
+def _ask_file(
+    session, prompt: str, keep: tuple[str, ...], required: str | None = None
+) -> str:
+    """An answer naming a file, asked again while that file is not there, as
+    XSPEC asks again; ``keep`` words pass as they are, and so do an empty answer
+    and ``/`` unless ``required`` (the message for a missing answer) is given.
+
+    A script gets SCRIPT_TRIES answers: its later lines are not all used up.
+    """
+    tries = 0
+    while True:
+        answer = session.ask(prompt).strip()
+        if answer in ("", "/"):
+            problem = required
+        elif answer.lower() in keep or session.path(answer).is_file():
+            problem = None
+        else:
+            problem = f"{session.path(answer)}: file not found"
+        if problem is None:
+            return answer
+
+        tries += 1
+        if not session.interactive and tries >= SCRIPT_TRIES:
+            raise SpecdslError(problem)
+        session.console.print(f"***{problem}", markup=False)
 
 
 def _ask_counting_statistics(session) -> bool:
@@ -388,7 +423,7 @@ def _simulate(session, plan: FakeitPlan, options, seed: int) -> FakeResult:
     )
     with _progress(session, count) as advance:
         for start, block in add_source_background(
-            blocks, extra, seed, plan.counting_statistics
+            blocks, extra, seed, plan.counting_statistics, observation.first_channel
         ):
             counts[start : start + len(block)] = block
             advance(len(block))

@@ -101,6 +101,7 @@ class Session:
         self.arf_choice: Path | bool | None = None  # None: the header's ANCRFILE
         self.background_choice: Path | bool | None = None  # None: BACKFILE
         self.dummy_grid = EnergyGrid()
+        self.dummyrsp_grid = EnergyGrid()  # dummyrsp's: what energies reset restores
         self.dummy_channels = (0.0, 0.0)
         self.dummy_active = False
         self.dummy_dropped_background = False

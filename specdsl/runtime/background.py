@@ -79,16 +79,18 @@ def add_source_background(
     extra: np.ndarray | None,
     seed: int,
     counting_statistics: bool,
+    first_channel: int = 1,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Add background counts ``extra`` to blocks of expected counts, then draw.
 
     ``blocks`` are ``(first_index, expected)`` pairs as yielded by
     ``iter_spectra(..., counting_statistics=False)``. Spectrum i draws from the
-    stream ``(seed, i)``, as without a background.
+    stream ``(seed, i)``, as without a background. ``first_channel`` numbers the
+    channels in messages.
     """
     for start, expected in blocks:
         total = expected if extra is None else expected + extra
-        check_expected(total, start)
+        check_expected(total, start, first_channel)
         if counting_statistics:
             yield start, poisson_counts(seed, start, total)
         else:
@@ -105,7 +107,7 @@ def fake_background(
 ) -> np.ndarray:
     """``count`` simulated background spectra, shape ``(count, channels)``."""
     expected = background_expected(observation, background_exposure)
-    check_expected(expected[None, :])
+    check_expected(expected[None, :], 0, observation.first_channel)
     if not counting_statistics:
         return np.broadcast_to(expected, (count, expected.size)).copy()
 

@@ -163,7 +163,12 @@ class Simulator:
 
     def _refuse(self, start: int, expected, values: dict, bad) -> None:
         row = int(np.flatnonzero(bad)[0])
-        check_expected(expected[row : row + 1], start + row, self.folded.span[0])
+        first, _ = self.folded.span
+        if self.folded.grouped:
+            check_expected(expected[row : row + 1], start + row, first + 1, "group")
+        else:
+            first += self.folded.observation.first_channel
+            check_expected(expected[row : row + 1], start + row, first)
         listed = ", ".join(f"{name}={v[row]:g}" for name, v in values.items())
         where = spectrum_label(start + row)
         raise ParameterError(

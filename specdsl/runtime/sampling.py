@@ -115,10 +115,12 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return _pools[workers]
 
 
-def check_expected(expected, first_index: int = 0, offset: int = 0) -> None:
+def check_expected(
+    expected, first_index: int = 0, first_channel: int = 1, bins: str = "channel"
+) -> None:
     """Refuse negative, NaN or overflowing expected counts before they are sampled.
 
-    ``offset`` is the output bin of column 0 (when only a span is passed).
+    The message numbers column 0 as ``first_channel`` and calls columns ``bins``.
     """
     expected = np.asarray(expected)
     bad = ~np.isfinite(expected) | (expected < 0) | (expected > _MAX_COUNTS)
@@ -132,7 +134,8 @@ def check_expected(expected, first_index: int = 0, offset: int = 0) -> None:
     if value > _MAX_COUNTS:  # counts are flux x area x exposure
         check = "the exposure and the parameter values of that spectrum (its norm)"
     raise ParameterError(
-        f"the model gives {value:g} expected counts in output bin {channel + offset} "
-        f"of {where}: expected counts must be finite, >= 0 and < 2^31. Check "
+        f"the model gives {value:g} expected counts in {bins} "
+        f"{channel + first_channel} of {where}: expected counts must be finite, "
+        f">= 0 and < 2^31. Check "
         f"{check}."
     )

@@ -15,7 +15,7 @@ from specdsl.syntax import nodes
 
 MAX_LENGTH = 20_000
 MAX_DEPTH = 99  # XSPEC's own limit on nested sub-expressions
-PUNCTUATION = set("()+-*/^=,.{}_ \t\n\r")
+PUNCTUATION = set("()+-*/^=,.{}<>_ \t\n\r")
 
 
 @lru_cache(maxsize=1)
@@ -113,11 +113,15 @@ def _check_text(text: str) -> None:
 
 def _check_parentheses(text: str) -> None:
     opened: list[int] = []
-    in_braces = False
+    brace = None  # where the '{' of a table's file name opened
     for position, char in enumerate(text):
-        if char in "{}":
-            in_braces = char == "{"
-        elif in_braces:
+        if char == "{" and brace is None:
+            brace = position
+        elif char == "}" and brace is None:
+            raise ModelSyntaxError("'}' has no matching '{'", text, position)
+        elif char == "}":
+            brace = None
+        elif brace is not None:
             continue
         elif char == "(":
             opened.append(position)
@@ -129,6 +133,10 @@ def _check_parentheses(text: str) -> None:
             raise ModelSyntaxError("')' has no matching '('", text, position)
         elif char == ")":
             opened.pop()
+    if brace is not None:
+        raise ModelSyntaxError(
+            "'{' is never closed: a table model is written atable{file}", text, brace
+        )
     if opened:
         raise ModelSyntaxError("'(' is never closed", text, opened[-1])
 
@@ -175,7 +183,18 @@ def _unexpected_message(text: str, position: int) -> str:
         )
     if char in "{}":
         return f"unexpected {char!r}: a table model is written atable{{file}}"
+    if char in "<>":
+        return f"unexpected {char!r}: a component's number is written powerlaw<2>"
     return f"unexpected {char!r}"
+
+
+def _arguments(rest: tuple) -> tuple:
+    """A component's arguments; XSPEC's ``<n>`` numbering is dropped (the
+    components are numbered again from their order)."""
+    for item in rest:
+        if not isinstance(item, lark.Token):
+            return tuple(item)
+    return ()
 
 
 @lark.v_args(meta=True, inline=True)
@@ -188,14 +207,14 @@ class _Builder(lark.Transformer):
 
     # --- the model ---
 
-    def component(self, meta, name, arguments=()):
+    def component(self, meta, name, *rest):
         return nodes.Component(
-            meta.start_pos, meta.end_pos, str(name), tuple(arguments)
+            meta.start_pos, meta.end_pos, str(name), _arguments(rest)
         )
 
-    def table(self, meta, kind, path, arguments=()):
+    def table(self, meta, kind, path, *rest):
         return nodes.Table(
-            meta.start_pos, meta.end_pos, str(kind), str(path), tuple(arguments)
+            meta.start_pos, meta.end_pos, str(kind), str(path), _arguments(rest)
         )
 
     def group(self, meta, inner):
