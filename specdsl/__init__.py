@@ -11,8 +11,18 @@ Heavy modules (JAX, astropy) load on first use, so ``import specdsl`` is cheap.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 __version__ = "0.1.0"
+
+# Models are evaluated in float64 (specdsl._jax): arrays a user makes with
+# jax.numpy after ``import specdsl`` must be float64 too. JAX not loaded yet
+# reads the flag from the environment when it is, so JAX need not load here.
+if "jax" in sys.modules:
+    importlib.import_module("specdsl._jax")
+else:
+    os.environ.setdefault("JAX_ENABLE_X64", "1")
 
 _EXPORTS = {
     "compile": "specdsl.model",

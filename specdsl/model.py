@@ -104,7 +104,7 @@ class Model:
         are evaluated first, so a linked norm switches off like any other.
         """
         values, _ = _parameters.normalize(self.parameters, parameters)
-        values = self._linked_values(values)
+        values = self.linked_values(values)
         norms = [
             u.label + ".norm"
             for u in self.resolved.components
@@ -117,8 +117,9 @@ class Model:
             fluxes[norm.removesuffix(".norm")] = self._unlinked(energies, alone)
         return fluxes
 
-    def _linked_values(self, values: dict) -> dict:
-        """``values`` with every linked parameter computed from its link."""
+    def linked_values(self, values: dict) -> dict:
+        """``values`` with every linked parameter computed from its link: the
+        values a spectrum was made with, as files record them."""
         from specdsl import links
 
         full = dict(values)

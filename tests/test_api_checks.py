@@ -156,3 +156,37 @@ def test_a_traced_value_points_to_model_function():
     model = specdsl.compile("powerlaw")
     with pytest.raises(ParameterError, match=r"call model.function\(params, edges"):
         jax.grad(lambda x: model(EDGES, {"powerlaw_1.PhoIndex": x}).sum())(2.0)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "import specdsl, jax.numpy as jnp",  # JAX loads after specdsl
+        "import jax.numpy as jnp, specdsl",  # JAX was there first
+    ],
+)
+def test_arrays_made_after_import_specdsl_are_float64(script):
+    """Edges made before the first compile must not be float32 (the bins of a
+    black body at kT = 100 keV lose their gradient)."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    check = (
+        f"{script}\n"
+        "edges = jnp.geomspace(0.3, 10.0, 60)\n"
+        "model = specdsl.compile('bbodyrad')\n"
+        "values = {k: jnp.asarray(v) for k, v in model.defaults().items()}\n"
+        "result = model.function(values, edges, model.prepare(edges))\n"
+        "print(edges.dtype, result.dtype)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", check],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["float64", "float64"]

@@ -139,6 +139,27 @@ def test_one_spectrum_is_type_one_with_expected_counts(tmp_path):
         assert spectrum.data["COUNTS"].dtype.kind == "f"
 
 
+LINKED = "powerlaw(PhoIndex=1.5)+powerlaw(PhoIndex=powerlaw_1.PhoIndex+0.5)"
+
+
+def test_linked_parameters_are_recorded_with_the_values_the_link_gave(tmp_path):
+    draw = ["--param", "powerlaw_1.PhoIndex=uniform(1,2)", "--count", "3"]
+    for name in ("linked.pha", "linked.npy"):
+        assert main(["fakeit", "-m", LINKED, *draw, "-o", str(tmp_path / name)]) == 0
+    assert main(["fakeit", "-m", LINKED, "-o", str(tmp_path / "one.pha")]) == 0
+
+    with fits.open(tmp_path / "linked.pha") as hdus:
+        columns = hdus["SPECTRUM"].data
+        first, second = columns["powerlaw_1.PhoIndex"], columns["powerlaw_2.PhoIndex"]
+    assert np.all((first > 1) & (first < 2)) and np.ptp(first) > 0
+    np.testing.assert_allclose(second, first + 0.5, rtol=1e-15)
+    with np.load(tmp_path / "linked.params.npz") as params:
+        np.testing.assert_array_equal(params["powerlaw_2.PhoIndex"], second)
+    with fits.open(tmp_path / "one.pha") as hdus:
+        history = str(hdus["SPECTRUM"].header["HISTORY"])
+    assert "specdsl parameter powerlaw_2.PhoIndex = 2.0" in history
+
+
 def test_existing_output_needs_clobber(tmp_path, capsys):
     output = tmp_path / "fake.pha"
     output.write_text("precious")

@@ -64,10 +64,12 @@ class ParameterSource:
         self._check_limits(given, first)
         values, _ = _parameters.normalize(self.model.parameters, given)
         size = stop - first
-        return {
+        values = {
             name: np.broadcast_to(value, (size,)).astype(np.float64)
             for name, value in values.items()
         }
+        linked = self.model.linked_values(values)  # what the files record
+        return {name: np.asarray(value, np.float64) for name, value in linked.items()}
 
     def _distribution_values(self, first: int, stop: int) -> dict:
         if self.design is None:
