@@ -324,9 +324,8 @@ def test_a_spectrum_without_response_asks_for_one(tmp_path, shared_data):
         data {folder / "3c273_bg.pi"}
         model po
         /*
-        fakeit
-
         fakeit nowrite
+
         {folder / "3c273.rmf"}
         none
         n
@@ -336,7 +335,8 @@ def test_a_spectrum_without_response_asks_for_one(tmp_path, shared_data):
         """,
     )
     assert "warning: no response for this spectrum yet" in screen
-    assert "3c273_bg.pi has no response: fakeit needs one" in screen
+    assert "***3c273_bg.pi has no response: fakeit needs one" in screen
+    assert screen.count("For fake spectrum #1 response file is needed: ") == 2
     assert "   ...and ancillary file: none" in screen
     assert session.last is not None and session.last.counts.shape == (1, 1024)
     assert session.last.exposure == pytest.approx(38564.608926889)  # the data's
@@ -465,43 +465,31 @@ def test_a_terminal_is_asked_again_for_a_missing_response(tmp_path, shared_data)
     assert session.errors == 0 and session.observation().rmf_path.name == "3c273.rmf"
 
 
-def test_a_script_gets_three_answers_for_a_missing_file(tmp_path, shared_data):
-    folder = shared_data / "chandra-acis-3c273"
+def test_a_script_gets_three_answers_for_a_missing_file(tmp_path):
+    wide = Console(file=io.StringIO(), width=400, color_system=None)
     session, screen = run(
         tmp_path,
-        f"""
-        data {folder / "3c273_bg.pi"}
+        """
         model po
         /*
         fakeit nosuch_bkg.pi
-        fakeit nowrite
-
-        /
-        {folder / "3c273.rmf"}
-        none
-        n
-        /
-
-        /
         fakeit nowrite none
         a.rmf
         b.rmf
         c.rmf
         show data
         """,
-        Session(
-            Console(file=io.StringIO(), width=400, color_system=None), cwd=tmp_path
-        ),
+        Session(wide, cwd=tmp_path),
     )
 
     # The missing background is named before any question is asked.
     assert f"{tmp_path / 'nosuch_bkg.pi'} [backgrnd]: file not found" in screen
-    assert screen.count("***3c273_bg.pi has no response: fakeit needs one") == 2
-    assert session.fake is not None and session.fake.name == "3c273_bg.fak"
+    assert screen.index("nosuch_bkg.pi") < screen.index("response file is needed")
     # Three wrong names end the command; the next line is a command again.
     assert f"***{tmp_path / 'b.rmf'}: file not found" in screen
     assert f"{tmp_path / 'c.rmf'}: file not found" in screen
-    assert session.errors == 2
+    assert screen.count("For fake spectrum #1 response file is needed: ") == 3
+    assert session.errors == 2 and session.last is None
     assert "specdsl> show data" in screen
 
 
