@@ -193,7 +193,6 @@ def _existing_background(session, name: str) -> Path:
 def _data_observation(session):
     """The session's observation; a loaded spectrum with no response asks for one,
     as XSPEC does (the answer is required)."""
-
     try:
         return session.observation()
     except OGIPError as error:

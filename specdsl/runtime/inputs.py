@@ -69,7 +69,10 @@ class ParameterSource:
             for name, value in values.items()
         }
         linked = self.model.linked_values(values)  # what the files record
-        return {name: np.asarray(value, np.float64) for name, value in linked.items()}
+        return {
+            name: np.broadcast_to(np.asarray(value, np.float64), (size,))
+            for name, value in linked.items()
+        }
 
     def _distribution_values(self, first: int, stop: int) -> dict:
         if self.design is None:
