@@ -4,10 +4,11 @@
 
 The seed job: ``count`` parameter sets of tbabs*(powerlaw+bbodyrad) with the
 jaxspec tutorial's distributions, Poisson counts, through the XMM-Newton PN
-response (../shared/data/xmm-pn-ngc7793-ulx4), grouped (114 groups) and with
-every channel. Each tool runs in its own fresh process (jaxspec needs other
-JAX/numpy versions: give its interpreter with --jaxspec-python), alternating,
-and reports its first call (compilation included) and its best warm call.
+response (xmm-pn-ngc7793-ulx4 in $SPECDSL_SHARED_DATA, else ../shared/data),
+grouped (114 groups) and with every channel. Each tool runs in its own fresh
+process (jaxspec needs other JAX/numpy versions: give its interpreter with
+--jaxspec-python), alternating, and reports its first call (compilation
+included) and its best warm call.
 
 Then, in this process: the machine's bound for the arithmetic (the response
 product as the best matrix multiply numpy, scipy or JAX does here), specdsl's
@@ -29,8 +30,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
-DATA = HERE.parents[2] / "shared" / "data" / "xmm-pn-ngc7793-ulx4"
-PHA = DATA / "PN_spectrum_grp20.fits"
+SHARED = Path(
+    os.environ.get("SPECDSL_SHARED_DATA", HERE.parents[2] / "shared" / "data")
+)
+PHA = SHARED / "xmm-pn-ngc7793-ulx4" / "PN_spectrum_grp20.fits"
 MODEL = "tbabs*(powerlaw+bbodyrad)"
 PARAMS = [
     "tbabs_1.nH=uniform(0.1,0.4)",
@@ -417,6 +420,8 @@ def main() -> None:
     )
     parser.add_argument("--side", choices=("grouped", "full"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not PHA.is_file():
+        sys.exit(f"{PHA} not found: set SPECDSL_SHARED_DATA to the shared data folder")
     if args.side:
         print(json.dumps(specdsl_side(args.side, args.count, args.repeat)))
         return

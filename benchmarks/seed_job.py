@@ -3,6 +3,9 @@ through the XMM-Newton PN response, with the jaxspec tutorial's distributions.
 
     python benchmarks/seed_job.py [path/to/PN_spectrum_grp20.fits] [--count N]
 
+Without a path it reads the PN spectrum from $SPECDSL_SHARED_DATA (else
+../shared/data beside the clone).
+
 Prints import, read, compile, simulate and write times for a warm in-process
 run, and the wall time of a cold ``specdsl fakeit`` process doing the same job.
 """
@@ -10,16 +13,18 @@ run, and the wall time of a cold ``specdsl fakeit`` process doing the same job.
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-DEFAULT_PHA = (
-    Path(__file__).resolve().parents[2]
-    / "shared/data/xmm-pn-ngc7793-ulx4/PN_spectrum_grp20.fits"
+SHARED = os.environ.get(
+    "SPECDSL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
 )
+DEFAULT_PHA = Path(SHARED) / "xmm-pn-ngc7793-ulx4" / "PN_spectrum_grp20.fits"
 MODEL = "tbabs*(powerlaw+bbodyrad)"
 PARAMS = [
     "tbabs_1.nH=uniform(0.1,0.4)",
@@ -35,9 +40,14 @@ def main() -> None:
     parser.add_argument("spectrum", nargs="?", default=str(DEFAULT_PHA))
     parser.add_argument("--count", type=int, default=10_000)
     args = parser.parse_args()
+    if not Path(args.spectrum).is_file():
+        sys.exit(
+            f"{args.spectrum} not found: give the PN spectrum, or set "
+            "SPECDSL_SHARED_DATA to the shared data folder"
+        )
 
     started = time.perf_counter()
-
+    importlib.import_module("specdsl.runtime.job")
     import_time = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
         for attempt in ("first (compiles)", "second (warm)"):
