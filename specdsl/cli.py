@@ -351,6 +351,8 @@ def _run_fakeit(args) -> int:
                 "'backgrnd none' after loading the data"
             )
         _refuse_job_options(args)
+        if args.seed < 0:
+            raise SpecdslError(f"--seed must be an integer >= 0, got {args.seed}")
         return run_prompt(args.spectrum, rmf=args.rmf, arf=args.arf, seed=args.seed)
     from specdsl.runtime.job import FakeitJob
 

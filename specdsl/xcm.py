@@ -100,7 +100,7 @@ def parse_xcm(text: str, path=None) -> XcmSession:
         if not line or line.startswith("#"):
             continue
 
-        command, _, rest = line.partition(" ")
+        command, rest = split_command(line)
         name = full_command(command)
         if name == "model":
             position = _read_model(session, rest.strip(), lines, position)
@@ -115,6 +115,13 @@ def parse_xcm(text: str, path=None) -> XcmSession:
         else:
             session.ignored.append(line)
     return session
+
+
+def split_command(line: str) -> tuple[str, str]:
+    """The command word and the rest, split at the first space or tab (XSPEC's
+    Tcl splits words on either)."""
+    parts = line.strip().split(None, 1)
+    return (parts + ["", ""])[0], (parts[1] if len(parts) > 1 else "")
 
 
 def full_command(word: str) -> str:
@@ -198,7 +205,7 @@ def load_model(session: XcmSession):
     for arguments in session.newpar:
         table.newpar(arguments)
     for command in session.specdsl:
-        word, _, arguments = command.partition(" ")
+        word, arguments = split_command(command)
         if full_command(word) == "newpar":
             table.newpar(arguments)
     return model, table
@@ -222,12 +229,13 @@ def format_xcm(
     parameters=(),
     files: dict[str, str] | None = None,
     settings: dict[str, str] | None = None,
-    grids: dict[str, str | list[str]] | None = None,
+    grids: list[tuple[str, str]] = (),
     seed: int | None = None,
 ) -> str:
     """The text of an .xcm: file lines, settings, grids, model and parameters.
 
-    A grid command given a list (several ``energies`` lines) gets one line each.
+    ``grids`` are ``(command, arguments)`` lines (``energies``, ``dummyrsp``),
+    written in their order, which decides what each line applies to.
     """
     from specdsl.response.observation import DIAGONAL
 
@@ -246,10 +254,7 @@ def format_xcm(
             lines.append(f"{name} {settings[name]}")
     if seed is not None:
         lines.append(f"xset seed {seed}")  # the same fakes again
-    for name in GRID_COMMANDS:
-        values = (grids or {}).get(name) or ()
-        for value in [values] if isinstance(values, str) else values:
-            lines.append(f"{name} {value}")  # a list: one line each
+    lines.extend(f"{name} {arguments}" for name, arguments in grids)
 
     if expression is not None:
         lines.append(f"model  {expression}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -241,8 +242,10 @@ def test_errors_are_panels_and_the_session_goes_on(tmp_path):
     screen = out.file.getvalue()
 
     assert status == 1
-    assert "╭─ model error" in screen and "'(' is never closed" in screen
-    assert "│     tbabs*(po+bb    │\n│           ^         │" in screen
+    assert "╭─ model error (stdin, line 3)" in screen
+    assert "'(' is never closed" in screen
+    assert re.search(r"│     tbabs\*\(po\+bb +│\n│           \^ +│", screen)
+    assert "╭─ OGIPError (stdin, line 5)" in screen  # data missing.pha
     assert "unknown model component 'powrlaw'" in screen
     assert "Did you mean powerlaw" in screen
     assert "missing.pha: file not found" in screen
@@ -1231,3 +1234,49 @@ def test_xspec_habits_the_prompt_takes(tmp_path, shared_data):
     assert session.last.counts.shape[0] == 2 and not session.fake.written
     assert (tmp_path / "p.png").exists() and "plot d:" not in text
     assert session.errors == 2, screen
+
+
+def test_save_all_after_a_fake_gives_the_next_fake_again(tmp_path):
+    fake = "fakeit none\n\ny\n\n{name}\n1000\n"
+    script = "model po\n/*\nxset seed 11\n" + fake.format(name="first.fak")
+    session, _ = run(tmp_path, script + "save all s.xcm\nshow\n")
+    session, screen = run(tmp_path, fake.format(name="next.fak"), session)
+    again, _ = run(tmp_path, "@s.xcm\n" + fake.format(name="again.fak"))
+
+    assert session.errors == again.errors == 0, screen
+    assert "seed 11 (the next fakeit draws from " in screen
+    counts = {
+        name: fits.getdata(tmp_path / f"{name}.fak", "SPECTRUM")["COUNTS"]
+        for name in ("first", "next", "again")
+    }
+    np.testing.assert_array_equal(counts["again"], counts["next"])
+    assert not np.array_equal(counts["first"], counts["next"])
+
+
+def test_scripts_take_tabs_and_errors_name_the_script_line(tmp_path):
+    (tmp_path / "tabs.xcm").write_text(
+        "model\tTBabs<1>*powerlaw<2>\r\n0.1\t0.001\t0\t0\t100000\t1e+06\r\n"
+        "2\r\n1\r\nnewpar\t2\t1.5\r\nabund\tangr\r\nxset\tseed\t4\r\n"
+    )
+    (tmp_path / "inner.xcm").write_text("newpar 2 0.5\nnewpar 9 1\n")
+    session, screen = run(tmp_path, "@tabs.xcm\n@inner\nxset seed -1\n")
+
+    assert session.table.values()["powerlaw_1.PhoIndex"] == 0.5
+    assert session.settings["abund"] == "angr" and session.seed == 4
+    assert "╭─ ParameterError (inner.xcm, line 2)" in screen
+    assert "xset seed needs an integer >= 0, got '-1'" in screen
+    assert session.errors == 2
+
+
+def test_a_table_model_is_found_beside_its_script_and_saved_in_full(
+    tmp_path, shared_data
+):
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    shutil.copy(shared_data / "xspec-tables-heasoft" / "testpo.mod", folder)
+    (folder / "s.xcm").write_text("model atable{testpo.mod}\n/*\nsave model t\n")
+    session, screen = run(tmp_path, f"@{folder / 's.xcm'}")
+
+    assert session.errors == 0, screen
+    saved = (tmp_path / "t.xcm").read_text()
+    assert f"model  atable{{{folder / 'testpo.mod'}}}\n" in saved

@@ -302,14 +302,36 @@ def test_save_reproduces_dummy_grids_of_ranges_and_files(tmp_path):
     assert lines[1] == f"energies {tmp_path / 'edges.txt'}"
 
 
-def test_save_under_the_dummy_leaves_out_the_real_responses_grid(tmp_path, cy15):
+def test_save_under_the_dummy_keeps_the_real_responses_grid_first(tmp_path, cy15):
     rmf, _, _ = cy15
     script = f"response {rmf}\nenergies 0.5 5 10 log\ndummyrsp 0.1 10 50 log"
     first, again, lines = saved_and_reloaded(tmp_path, script)
-    assert not any(line.startswith("energies") for line in lines)
+    assert lines[-2:] == ["energies 0.5 5 10 log", "dummyrsp 0.1 10 50 log"]
     np.testing.assert_array_equal(
         again.observation().energy_edges, np.geomspace(0.1, 10, 51)
     )
+
+    # The response given again gets the grid energies gave it, in both sessions.
+    for session in (first, again):
+        run(tmp_path, f"response {rmf}", session)
+        assert session.errors == 0 and not session.dummy_active
+        np.testing.assert_allclose(
+            session.observation().energy_edges, np.geomspace(0.5, 5, 11), rtol=1e-15
+        )
+
+
+def test_save_keeps_dummyrsp_apart_from_the_grid_energies_gave_the_dummy(tmp_path):
+    script = "dummyrsp 0.2 10 100 lin 0 0.05\nenergies 0.1 5 100 lin 10 50 log"
+    first, again, lines = saved_and_reloaded(tmp_path, script)
+    assert lines[:2] == script.splitlines()
+    np.testing.assert_array_equal(
+        again.observation().energy_edges, first.observation().energy_edges
+    )
+
+    for session in (first, again):
+        run(tmp_path, "energies reset", session)
+        assert session.dummy_grid == EnergyGrid(0.2, 10.0, 100, False)
+        assert session.dummy_channels == (0.0, 0.05)
 
 
 # --- completion ---------------------------------------------------------------------

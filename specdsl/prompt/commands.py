@@ -33,7 +33,7 @@ from specdsl.output.temporary import remove_pending, take_published
 from specdsl.prompt import warmup
 from specdsl.response.observation import DIAGONAL, DIAGONAL_LABEL
 from specdsl.runtime import interrupt
-from specdsl.xcm import is_spectrum_number
+from specdsl.xcm import is_spectrum_number, split_command
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def _run_line(session, text: str) -> None:
     if text.startswith("@"):
         run_script(session, text[1:].strip())
         return
-    word, _, arguments = text.partition(" ")
+    word, arguments = split_command(text)
     command = lookup(word)
     ignored = _ignored_name(word) if command is None else None
     if command is not None and arguments.strip() == "?" and command.name != "model":
@@ -156,7 +156,10 @@ def report_error(session, error: BaseException) -> None:
         title = type(error).__name__
     else:
         title = f"error ({type(error).__name__})"
-    text = str(error) if title == "model error" else prompt_spelling(str(error))
+    if session.where is not None:
+        title += f" ({session.where})"
+    model_error = isinstance(error, ModelSyntaxError)
+    text = str(error) if model_error else prompt_spelling(str(error))
     session.console.print(
         Panel(
             Text(text),
@@ -180,7 +183,7 @@ def _ignored_name(word: str) -> str | None:
 
 def _ignored(session, word: str, arguments: str) -> None:
     if word == "xset":
-        key, _, value = arguments.partition(" ")
+        key, value = split_command(arguments)
         if key.lower() == "seed":
             _set_seed(session, value)
             return
@@ -191,10 +194,13 @@ def _ignored(session, word: str, arguments: str) -> None:
 
 def _set_seed(session, value: str) -> None:
     try:
-        session.seed = int(value)
+        seed = int(value)
     except ValueError:
-        raise ParameterError(f"xset seed needs an integer, got {value!r}") from None
-    session.runs = 0
+        seed = -1
+    if seed < 0:
+        raise ParameterError(f"xset seed needs an integer >= 0, got {value!r}")
+    session.seed = seed
+    session.next_seed = session.seed
     session.console.print(f"random seed {session.seed}")
 
 
@@ -733,8 +739,8 @@ def do_save(session, arguments: str) -> None:
         parameters=list(session.table) if with_model else (),
         files=files,
         settings=session.settings if what != "files" else None,
-        grids=_saved_grids(session) if what in ("all", "files") else None,
-        seed=session.seed if what == "all" else None,
+        grids=_saved_grids(session) if what in ("all", "files") else (),
+        seed=session.next_seed if what == "all" else None,  # the next fake's
     )
     path = write_xcm(session.path(name), text)
     session.console.print(f"saved {what} to {path}", markup=False)
@@ -794,32 +800,29 @@ def _saved_fake(fake) -> dict[str, str]:
     return files
 
 
-def _saved_grids(session) -> dict[str, str | list[str]]:
-    """The ``dummyrsp`` line and the ``energies`` lines that give the grids again.
-
-    A dummy grid of several ranges or from a file is saved as ``dummyrsp`` over
-    its span and an ``energies`` line (run with the dummy active, it sets the
-    dummy's grid); a grid for a real response is not saved while the dummy is
-    active, since that line would then set the dummy's grid.
+def _saved_grids(session) -> list[tuple[str, str]]:
+    """The ``energies`` and ``dummyrsp`` lines, in the order that gives the grids
+    again: a real response's grid first (run before ``dummyrsp`` turns the dummy
+    on, it applies to the response), then ``dummyrsp`` as that command set it,
+    then a grid ``energies`` gave the dummy, then extensions.
     """
-    from specdsl.prompt.responses import EnergyGrid, ExtendedEnergies
+    from specdsl.prompt.responses import ExtendedEnergies
 
-    grids: dict[str, str | list[str]] = {}
-    energies: list[str] = []
+    lines: list[tuple[str, str]] = []
+    energies = session.energies
+    extension = isinstance(energies, ExtendedEnergies)
+    if energies is not None and not extension:
+        lines += [("energies", words) for words in energies.arguments()]
     through_dummy = session.fake is not None and session.fake.through_dummy
     if session.dummy_active or through_dummy:
         offset, width = session.dummy_channels
         extra = f" {offset:g} {width:g}" if width > 0 else ""
-        grid = session.dummy_grid
-        grids["dummyrsp"] = f"{grid.first_range()}{extra}"
-        if not isinstance(grid, EnergyGrid):
-            energies += grid.arguments()
-    extension = isinstance(session.energies, ExtendedEnergies)
-    if session.energies is not None and (extension or not session.dummy_active):
-        energies += session.energies.arguments()
-    if energies:
-        grids["energies"] = energies
-    return grids
+        lines.append(("dummyrsp", f"{session.dummyrsp_grid.first_range()}{extra}"))
+        if session.dummy_grid is not session.dummyrsp_grid:
+            lines += [("energies", words) for words in session.dummy_grid.arguments()]
+    if extension:
+        lines += [("energies", words) for words in energies.arguments()]
+    return lines
 
 
 def run_script(session, name: str) -> None:
@@ -948,7 +951,10 @@ def _data_label(session) -> str:
 
 def _show_settings(session) -> None:
     settings = ", ".join(f"{key} {value}" for key, value in session.settings.items())
-    session.console.print(f"settings: {settings}; seed {session.seed}", markup=False)
+    seed = f"seed {session.seed}"
+    if session.next_seed != session.seed:
+        seed += f" (the next fakeit draws from {session.next_seed})"
+    session.console.print(f"settings: {settings}; {seed}", markup=False)
 
 
 def _show_model_if_any(session) -> None:

@@ -125,11 +125,16 @@ def run_fakeit(session, arguments: str) -> None:
         session.restore_choices(before)
         raise
 
+    next_seed = session.next_seed
     plan.seed = session.run_seed()
-    result = _simulate(session, plan, options, plan.seed)
-    background = _simulate_background(plan, options.count)
-    if not options.nowrite:
-        result.files = _write(session, plan, result, background, options.count)
+    try:
+        result = _simulate(session, plan, options, plan.seed)
+        background = _simulate_background(plan, options.count)
+        if not options.nowrite:
+            result.files = _write(session, plan, result, background, options.count)
+    except BaseException:  # no fake made: the next one draws what this would have
+        session.next_seed = next_seed
+        raise
     session.last = result
     session.load_fake(_fake_data(session, plan, result, background, options))
     _report(session, plan, result, options)

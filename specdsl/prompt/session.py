@@ -116,9 +116,10 @@ class Session:
         self.model = None
         self.table = None
         self._settings: dict[str, str] | None = None
-        self.seed = seed
-        self.runs = 0
+        self.seed = seed  # as xset seed set it
+        self.next_seed = seed  # where the next fakeit's draws start from
         self.last: FakeResult | None = None
+        self.where: str | None = None  # the script line of the running command
         self.fold_cache = None
 
     @property
@@ -163,6 +164,7 @@ class Session:
                     continue  # Ctrl-C at an empty prompt: a fresh prompt
                 if line is None:
                     break
+                self.where = _script_line(source)
                 dispatch(self, line)
         finally:
             self.inputs.pop()
@@ -399,10 +401,26 @@ class Session:
         from specdsl.model import compile
         from specdsl.prompt.parameters import ParameterTable
 
-        model = compile(expression)
+        model = compile(self._tables_found(expression))
         self.model = model
         self.table = ParameterTable(model)
         return model
+
+    def _tables_found(self, expression: str) -> str:
+        """The expression with each table model's file named in full, found as
+        ``data`` files are (the working directory, else beside the script), so
+        that ``save`` gives a path that works from anywhere."""
+        from specdsl.syntax import nodes
+        from specdsl.syntax.parser import parse
+
+        tables = [n for n in nodes.components(parse(expression))
+                  if isinstance(n, nodes.Table)]  # fmt: skip
+        for table in sorted(tables, key=lambda node: -node.start):
+            opened = expression.index("{", table.start) + 1
+            closed = expression.index("}", opened)
+            found = str(self.path(table.path))
+            expression = expression[:opened] + found + expression[closed:]
+        return expression
 
     def require_model(self):
         if self.model is None:
@@ -413,10 +431,20 @@ class Session:
         return self.model
 
     def run_seed(self) -> int:
-        """A fresh seed for each fakeit run, derived from the session seed."""
-        state = np.random.SeedSequence([self.seed, self.runs]).generate_state(1)
-        self.runs += 1
-        return int(state[0])
+        """A fresh seed for each fakeit run; the seeds form a chain from the one
+        xset seed set, so saving ``next_seed`` lets @file make the next fake."""
+        sequence = np.random.SeedSequence(self.next_seed)
+        run, following = sequence.generate_state(2, np.uint64)
+        self.next_seed = int(following)
+        return int(run)
+
+
+def _script_line(source) -> str | None:
+    """``session.xcm, line 4`` for a command read from a script; None at a terminal."""
+    if source.interactive:
+        return None
+    name = Path(source.name).name if source.name != "<stdin>" else "stdin"
+    return f"{name}, line {source.line_number}"
 
 
 def current_settings() -> dict[str, str]:
