@@ -16,6 +16,16 @@ SHARED_DATA = Path(
 )
 
 
+@pytest.fixture(autouse=True)
+def _default_abundances_again():
+    """A test that runs ``abund`` (the prompt's command changes the library's
+    settings) must not change the absorption of the tests after it."""
+    yield
+    settings = sys.modules.get("specdsl.library.settings")
+    if settings is not None:
+        settings.reset()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The folder of real mission data; tests that need it skip loudly without it."""
