@@ -439,6 +439,8 @@ def _summary(job, path, seconds: float) -> str:
     who = ""
     if cluster is not None and cluster.num_processes > 1:
         who = f"process {cluster.process_id} of {cluster.num_processes}: "
+        if done == 0 and not job.skipped:
+            return f"{who}nothing to write: the job's files are the others' share"
     return (
         f"{who}wrote {done} spectr{'um' if done == 1 else 'a'} x "
         f"{job.n_channels} channels to {where} ({seconds:.2f} s)"

@@ -4,9 +4,11 @@ Each process writes its own parts (part k goes to process k mod 2); together
 they give exactly the files of a single-process run.
 """
 
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 from astropy.io import fits
@@ -89,3 +91,74 @@ def test_two_processes_write_the_same_files_as_one(tmp_path):
         np.testing.assert_array_equal(spec_num, expected[0])
         np.testing.assert_array_equal(index, expected[2])
     assert _read(tmp_path / "two" / "fake-0001.pha")[0][0] == 501
+
+
+def _start(output, address, *extra_per_rank):
+    """Two processes of one job; ``extra_per_rank`` adds options to each."""
+    extras = extra_per_rank or ((), ())
+    return [
+        subprocess.Popen(
+            _command(
+                output,
+                "--coordinator",
+                address,
+                "--num-processes",
+                "2",
+                "--process-id",
+                str(rank),
+                *extras[rank],
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
+
+
+def test_one_spectrum_is_written_by_process_0_only(tmp_path):
+    output = tmp_path / "one.pha"
+    processes = _start(
+        output, f"127.0.0.1:{_free_port()}", ("--count", "1"), ("--count", "1")
+    )
+    outputs = [process.communicate(timeout=300) for process in processes]
+
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    assert "process 0 of 2: wrote 1 spectrum" in outputs[0][0]
+    assert "process 1 of 2: nothing to write" in outputs[1][0]
+    assert [p.name for p in tmp_path.iterdir()] == ["one.pha"]
+
+
+def test_processes_running_different_jobs_write_nothing(tmp_path):
+    address = f"127.0.0.1:{_free_port()}"
+    processes = _start(tmp_path / "x.pha", address, ("--seed", "7"), ("--seed", "8"))
+    outputs = [process.communicate(timeout=300) for process in processes]
+
+    assert [process.returncode for process in processes] == [2, 2], outputs
+    for other, (_, error) in zip((1, 0), outputs, strict=True):
+        assert f"process {other} of this job runs a different job" in error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_process_stopped_stops_the_job_and_resume_finishes_it(tmp_path):
+    output = tmp_path / "s.pha"
+    long_job = ("--count", "30000", "--part-size", "250")
+    processes = _start(output, f"127.0.0.1:{_free_port()}", long_job, long_job)
+    deadline = time.monotonic() + 240
+    while len(list(tmp_path.glob("s-*.pha"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    processes[1].send_signal(signal.SIGTERM)
+    outputs = [process.communicate(timeout=120) for process in processes]
+
+    assert [process.returncode for process in processes] == [2, 143], outputs
+    assert "process 1 of this job was stopped before it finished" in outputs[0][1]
+    assert "--resume" in outputs[1][1]
+    kept = len(list(tmp_path.glob("s-*.pha")))
+    assert 3 <= kept < 120
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+    resume = (*long_job, "--resume")
+    processes = _start(output, f"127.0.0.1:{_free_port()}", resume, resume)
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    assert len(list(tmp_path.glob("s-*.pha"))) == 120

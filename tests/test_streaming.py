@@ -90,6 +90,26 @@ def test_existing_parts_need_resume_or_clobber(tmp_path):
         run_job(tmp_path / "r.pha", part_size=400, resume=True)
 
 
+def test_resume_rewrites_an_npy_part_stopped_between_its_two_files(tmp_path):
+    """A stop after the .params.npz was renamed in but before the .npy was."""
+    run_job(tmp_path / "n.npy", part_size=500)
+    whole = np.concatenate(open_counts(tmp_path / "n.npy"))
+    (tmp_path / "n-0001.npy").unlink()  # its .params.npz is left alone
+
+    job = run_job(tmp_path / "n.npy", part_size=500, resume=True)
+    assert [p.name for p in job.written] == ["n-0001.npy"]
+    np.testing.assert_array_equal(
+        np.concatenate(open_counts(tmp_path / "n.npy")), whole
+    )
+
+    # An unpaired .params.npz of another job is not this job's to remove.
+    for name in ("n-0000.npy", "n-0000.params.npz", "n-0001.npy", "n-0002.npy"):
+        (tmp_path / name).unlink()
+    (tmp_path / "n-0002.params.npz").unlink()
+    with pytest.raises(OutputError, match="n-0001.params.npz already exists"):
+        run_job(tmp_path / "n.npy", part_size=500, resume=True, seed=99)
+
+
 def test_resuming_one_spectrum_says_there_is_nothing_to_resume(tmp_path):
     run_job(tmp_path / "one.pha", count=1)
     before = (tmp_path / "one.pha").read_bytes()

@@ -114,6 +114,21 @@ def is_done(part: Part, fmt: str, job_id: str, n_bins: int) -> bool:
     return True
 
 
+def drop_unpaired_params(part: Part, job_id: str) -> None:
+    """A .params.npz of this job whose counts file never came (a stop between
+    the two renames): removed, so that resuming writes the part again."""
+    params = params_path(part.path)
+    if part.path.exists() or not params.exists():
+        return
+    try:
+        with np.load(params) as saved:
+            ours = str(saved["job"]) == job_id
+    except (OSError, ValueError, KeyError):
+        return  # not ours to judge: writing the part will refuse it
+    if ours:
+        params.unlink()
+
+
 def _job_of(part: Part, fmt: str, n_bins: int) -> str | None:
     """The job id recorded in a part, after checking its shape."""
     try:

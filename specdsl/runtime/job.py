@@ -84,7 +84,7 @@ class FakeitJob:
         The model and its parameters are checked before any file is opened, so a
         typing error in them is reported first.
         """
-        from specdsl.runtime.distributed import barrier, connect
+        from specdsl.runtime.distributed import connect
 
         cluster = connect(self.coordinator, self.num_processes, self.process_id)
         self.cluster = cluster
@@ -113,18 +113,36 @@ class FakeitJob:
         self.count = source.count
         if source.count == 1 and fmt == "pha":
             self._refuse_inputs([output], observation)
-            return self._write_one(folded, source, output)
+            path = output
+            with self._together(self._job_id(1, fmt, [], observation)):
+                if cluster.owns(0):  # one file: the first process writes it
+                    path = self._write_one(folded, source, output)
+            return path
 
         parts = self._parts(output, source.count, size)
         self._refuse_inputs([part.path for part in parts], observation)
         mine = [part for part in parts if cluster.owns(part.index)]
         self.n_parts = len(mine)
         job_id = self._job_id(source.count, fmt, parts, observation)
-        todo = self._todo(mine, fmt, job_id, folded.n_bins)
-        _check_free_space(output, todo, self._row_bytes(folded, fmt))
-        self._stream(folded, source, todo, fmt, job_id, progress)
-        barrier(cluster, f"specdsl-fakeit-{job_id}")
+        with self._together(job_id):
+            todo = self._todo(mine, fmt, job_id, folded.n_bins)
+            _check_free_space(output, todo, self._row_bytes(folded, fmt))
+            self._stream(folded, source, todo, fmt, job_id, progress)
         return parts[0].path
+
+    @contextmanager
+    def _together(self, job_id: str):
+        """With other processes: check they run this job before writing, stop
+        when one of them stops, and wait for all at the end."""
+        from specdsl.runtime.distributed import agree, announce_stop, finish
+
+        agree(self.cluster, job_id)
+        try:
+            yield
+        except BaseException:
+            announce_stop(self.cluster)
+            raise
+        finish(self.cluster)
 
     # ------------------------------------------------------------ inputs
 
@@ -349,7 +367,11 @@ class FakeitJob:
     def _todo(self, parts, fmt: str, job_id: str, n_bins: int):
         """The parts still to write; refuses existing files unless resumed/clobbered."""
         from specdsl.output.pha import check_target
-        from specdsl.output.stream import params_path, remove_stale_temporaries
+        from specdsl.output.stream import (
+            drop_unpaired_params,
+            params_path,
+            remove_stale_temporaries,
+        )
 
         remove_stale_temporaries(parts)
         todo = []
@@ -360,6 +382,8 @@ class FakeitJob:
             if self.resume and self._kept(part, fmt, job_id, n_bins):
                 self.skipped.append(part.path)
                 continue
+            if self.resume and fmt == "npy":
+                drop_unpaired_params(part, job_id)
             if part.path.exists() and not self.clobber:
                 raise OutputError(
                     f"{part.path} already exists; pass --clobber to overwrite it or "
@@ -413,6 +437,7 @@ class FakeitJob:
 
     def _stream(self, folded, source, parts, fmt, job_id, progress) -> None:
         from specdsl.output.stream import open_part
+        from specdsl.runtime.distributed import check_peers
         from specdsl.runtime.fakeit import Simulator
 
         simulator = Simulator(
@@ -427,6 +452,7 @@ class FakeitJob:
 
         with _progress(progress, total) as advance:
             for part in parts:
+                check_peers(self.cluster)
                 with self._stage("write", add=True):
                     writer = open_part(
                         part,
