@@ -1280,3 +1280,33 @@ def test_a_table_model_is_found_beside_its_script_and_saved_in_full(
     assert session.errors == 0, screen
     saved = (tmp_path / "t.xcm").read_text()
     assert f"model  atable{{{folder / 'testpo.mod'}}}\n" in saved
+
+
+def test_names_with_a_row_or_without_gz_are_found_beside_the_script(
+    tmp_path, shared_data
+):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    shutil.copy(shared_data / "rxte-pca-typeII" / "sacmult.pha", folder)
+    swift = shared_data / "swift-xrt-pc"
+    (folder / "s.xcm").write_text("data sacmult.pha{2}\n")
+    session, screen = run(tmp_path, f"@{folder / 's.xcm'}")
+    assert session.data_path == folder / "sacmult.pha{2}"
+
+    rmf = swift / "swxpc0to12s6_20130101v014.rmf"  # there only as .rmf.gz
+    session, screen = run(tmp_path, f"data none\nresponse {rmf}\n", session)
+    assert session.errors == 0, screen
+    assert session.response_path == swift / "swxpc0to12s6_20130101v014.rmf.gz"
+
+
+def test_a_background_on_the_fakeit_line_is_read_before_any_question(
+    tmp_path, shared_data
+):
+    folder = shared_data / "chandra-acis-3c273"
+    script = f"model po\n/*\nfakeit {folder / '3c273.rmf'}\ny\nshow data\n"
+    session, screen = run(tmp_path, script)
+
+    assert "3c273.rmf [SPECTRUM]: no SPECTRUM extension" in screen
+    assert "response file is needed" not in screen
+    assert "unknown command 'y'" in screen  # the answer after it is a command
+    assert session.errors == 2 and session.last is None

@@ -186,12 +186,12 @@ def _choose_observation(session, options: FakeitOptions) -> FakeitPlan:
 
 
 def _existing_background(session, name: str) -> Path:
-    """The background file named on the fakeit line (``file{n}`` for a row)."""
-    from specdsl.response.ogip import split_row_suffix
+    """The background file named on the fakeit line (``file{n}`` for a row),
+    read once to be sure it is a usable spectrum before any question."""
+    from specdsl.response.ogip import read_pha
 
     path = session.path(name)
-    if not split_row_suffix(path, None)[0].is_file():
-        raise OGIPError(path, "file not found", field="backgrnd")
+    read_pha(path, origin="backgrnd")
     return path
 
 

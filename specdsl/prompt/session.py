@@ -171,17 +171,20 @@ class Session:
 
     def path(self, text: str) -> Path:
         """A file named at the prompt: from the working directory, else beside the
-        script being run (so an .xcm finds files saved next to it)."""
+        script being run (so an .xcm finds files saved next to it); a type II
+        row (``file{2}``) stays on the name, and a missing ``file`` may be
+        ``file.gz``, as CFITSIO looks for it under XSPEC."""
         named = Path(text.strip().strip("'\"")).expanduser()
-        if named.is_absolute():
-            return named
-        candidate = self.cwd / named
-        if not candidate.exists():
-            for source in reversed(self.inputs):
-                folder = getattr(source, "folder", None)
-                if folder is not None and (folder / named).exists():
-                    return folder / named
-        return candidate
+        places = [Path()] if named.is_absolute() else [self.cwd]
+        for source in reversed(self.inputs):
+            folder = getattr(source, "folder", None)
+            if folder is not None and not named.is_absolute():
+                places.append(folder)
+        for place in places:
+            for candidate in (place / named, _gzipped(place / named)):
+                if _file_there(candidate):
+                    return candidate
+        return places[0] / named
 
     # ------------------------------------------------------------ files
 
@@ -437,6 +440,21 @@ class Session:
         run, following = sequence.generate_state(2, np.uint64)
         self.next_seed = int(following)
         return int(run)
+
+
+def _file_there(path: Path) -> bool:
+    """Whether ``path`` (less a ``{row}`` suffix) names something on disk."""
+    from specdsl.response.ogip import split_row_suffix
+
+    return split_row_suffix(path, None)[0].exists()
+
+
+def _gzipped(path: Path) -> Path:
+    """``file.gz`` for ``file``, keeping a ``{row}`` suffix at the end."""
+    name, row = path.name, ""
+    if name.endswith("}") and "{" in name:
+        name, row = name[: name.rindex("{")], name[name.rindex("{") :]
+    return path.with_name(f"{name}.gz{row}")
 
 
 def _script_line(source) -> str | None:
