@@ -157,7 +157,13 @@ class FoldedModel:
 
         A dense float64 array, or a scipy CSR array when the observation holds
         its response sparse (a SparseResponse): the same elements either way.
+        An exposure or AREASCAL that overflows gives inf here, which the
+        sampler's check of the expected counts refuses with a message.
         """
+        with np.errstate(over="ignore"):
+            return self._response_product()
+
+    def _response_product(self):
         obs = self.observation
         area = np.asarray(obs.effective_area, dtype=np.float64) * self.exposure
         if hasattr(obs.redistribution, "csr"):
@@ -323,10 +329,11 @@ class BlockLayout:
     def blocks(self, matrix, dtype) -> tuple[np.ndarray, ...]:
         """The dense sub-matrices, one per tile (cut from a dense or sparse matrix)."""
         cut = (lambda block: block.toarray()) if _is_sparse(matrix) else np.asarray
-        return tuple(
-            np.ascontiguousarray(cut(matrix[r0:r1, c0:c1]), dtype=dtype)
-            for (r0, r1), (c0, c1) in zip(self.rows, self.columns, strict=True)
-        )
+        with np.errstate(over="ignore"):  # inf in float32 is refused later
+            return tuple(
+                np.ascontiguousarray(cut(matrix[r0:r1, c0:c1]), dtype=dtype)
+                for (r0, r1), (c0, c1) in zip(self.rows, self.columns, strict=True)
+            )
 
     def stacks(self, matrix, dtype) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
         """The blocks of a sparse matrix, padded and stacked by `padded_heights`.

@@ -266,3 +266,88 @@ def test_type_ii_claim_on_a_type_i_layout_reads_as_type_i(acis, keyword):
     np.testing.assert_array_equal(spectrum.counts, expected.counts)
     assert ogip.file_kind(acis / "3c273.pi") == "pha1"
     assert ogip.pha_rows(acis / "3c273.pi") == [{"row": None}]
+
+
+# ------------------------------------------------ damaged columns (fifth review)
+
+
+def two_per_row(name):
+    """An edit that turns a scalar column into one of two values per row."""
+
+    def apply(hdu):
+        columns = [
+            fits.Column(
+                name=c.name, format="2E", array=np.stack([hdu.data[c.name]] * 2, 1)
+            )
+            if c.name.upper() == name
+            else c
+            for c in hdu.columns
+        ]
+        return fits.BinTableHDU.from_columns(columns, header=hdu.header, name=hdu.name)
+
+    return apply
+
+
+@pytest.mark.parametrize(
+    ("file", "extname", "name", "read"),
+    [
+        ("3c273.arf", "SPECRESP", "ENERG_HI", read_arf),
+        ("3c273.arf", "SPECRESP", "SPECRESP", read_arf),
+        ("3c273.rmf", "MATRIX", "ENERG_LO", read_rmf),
+    ],
+)
+def test_a_column_of_one_value_per_row_with_two_is_named(
+    acis, file, extname, name, read
+):
+    edit(acis / file, extname, two_per_row(name))
+    refused(lambda: read(acis / file), name, file, "holds 2 values per row")
+
+
+def test_a_column_without_a_name_is_not_a_traceback(acis):
+    raw = bytearray((acis / "3c273.pi").read_bytes())
+    raw[raw.index(b"TTYPE2  =") + 6] ^= 0xFF  # TTYPE2 is no longer a TTYPEn keyword
+    (acis / "3c273.pi").write_bytes(bytes(raw))
+    refused(lambda: read_pha(acis / "3c273.pi"), None, "3c273.pi", "damaged")
+
+
+def test_a_damaged_heap_descriptor_is_refused_before_allocating(acis):
+    with fits.open(acis / "3c273.rmf") as hdul:
+        matrix = hdul["MATRIX"]
+        field = matrix.data.view(np.ndarray).dtype.fields["N_CHAN"][1]
+        start = matrix._data_offset + field  # the first row's descriptor
+    raw = bytearray((acis / "3c273.rmf").read_bytes())
+    raw[start + 1] = 0xFF  # the element count of N_CHAN's first row, far too big
+    (acis / "3c273.rmf").write_bytes(bytes(raw))
+    refused(lambda: read_rmf(acis / "3c273.rmf"), "N_CHAN", "row 1", "outside the")
+
+
+def test_an_areascal_column_of_zeros_only_is_refused(acis):
+    edit(acis / "3c273.pi", "SPECTRUM", with_column("AREASCAL", np.zeros(1024)))
+    refused(lambda: read_pha(acis / "3c273.pi"), "AREASCAL", "must be > 0")
+
+
+def test_text_counts_are_named_not_taken_for_type_ii(acis):
+    def text_counts(hdu):
+        columns = [
+            fits.Column(
+                name="COUNTS", format="8A", array=hdu.data["COUNTS"].astype(str)
+            )
+            if c.name == "COUNTS"
+            else c
+            for c in hdu.columns
+        ]
+        return fits.BinTableHDU.from_columns(columns, header=hdu.header, name=hdu.name)
+
+    edit(acis / "3c273.pi", "SPECTRUM", text_counts)
+    refused(
+        lambda: read_pha(acis / "3c273.pi"), "COUNTS", "is a text column (TFORM 8A)"
+    )
+
+
+def test_links_to_nowhere_and_devices_say_what_they_are(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(OGIPError, match="a symbolic link that leads to no file"):
+        read_pha(tmp_path / "a")
+    with pytest.raises(OGIPError, match="not a regular file"):
+        read_arf("/dev/null")

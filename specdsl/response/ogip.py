@@ -292,6 +292,14 @@ def _refuse_not_a_file(path: Path, where: str, origin: str | None) -> None:
     field = _origin_field(origin)
     if path.is_dir():
         raise OGIPError(path, f"is a directory, not a FITS file{where}", field=field)
+    if path.is_symlink() and not path.exists():
+        raise OGIPError(
+            path, f"a symbolic link that leads to no file{where}", field=field
+        )
+    if path.exists() and not path.is_file():
+        raise OGIPError(
+            path, f"not a regular file (a device or pipe){where}", field=field
+        )
     if not path.is_file():
         raise OGIPError(path, f"file not found{where}", field=field)
 
@@ -447,7 +455,8 @@ def _require_column(hdu: fits.BinTableHDU, name: str, path) -> None:
 
 
 def _column_names(hdu: fits.BinTableHDU) -> list[str]:
-    return [name.strip().upper() for name in hdu.columns.names]
+    """Upper-case names; a column whose TTYPEn is missing or damaged has ''."""
+    return [(name or "").strip().upper() for name in hdu.columns.names]
 
 
 def _has_column(hdu: fits.BinTableHDU, name: str) -> bool:
@@ -489,6 +498,19 @@ def identity_keywords(keywords: dict) -> dict:
         for key, value in keywords.items()
         if key in IDENTITY_KEYWORDS or XFLT_KEYWORD.match(key)
     }
+
+
+def _per_row(hdu: fits.BinTableHDU, name: str, path) -> np.ndarray:
+    """A column of one finite number per row (ENERG_LO, SPECRESP, ...)."""
+    values = _float_array(column(hdu, name, path), path, name)
+    if values.ndim != 1:
+        raise OGIPError(
+            path,
+            f"{name} in {hdu.name} holds {values[0].size} values per row; it must "
+            "hold one",
+            field=name,
+        )
+    return values
 
 
 def _float_array(values, path, name: str) -> np.ndarray:
@@ -534,8 +556,8 @@ def read_rmf(path, *, origin: str | None = None) -> Redistribution:
 
 def _build_redistribution(path, primary, matrix_hdu, ebounds_hdu) -> Redistribution:
     """Assemble the Redistribution from the two open HDUs."""
-    energy_lo = _float_array(column(matrix_hdu, "ENERG_LO", path), path, "ENERG_LO")
-    energy_hi = _float_array(column(matrix_hdu, "ENERG_HI", path), path, "ENERG_HI")
+    energy_lo = _per_row(matrix_hdu, "ENERG_LO", path)
+    energy_hi = _per_row(matrix_hdu, "ENERG_HI", path)
     channels, e_min, e_max = _read_ebounds(path, ebounds_hdu)
 
     n_channels = channels.size
@@ -785,7 +807,7 @@ _HEAP_TYPES = {"B": "u1", "I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": "
 def _rows(hdu, name: str, path, dtype) -> FlatRows:
     """A fixed-width or variable-length column as flat values + row starts/lengths."""
     _require_column(hdu, name, path)
-    fast = _heap_rows(hdu, name, dtype)
+    fast = _heap_rows(hdu, name, dtype, path)
     if fast is not None:
         return fast
 
@@ -805,7 +827,7 @@ def _rows(hdu, name: str, path, dtype) -> FlatRows:
     return flat, starts, lengths
 
 
-def _heap_rows(hdu, name: str, dtype) -> FlatRows | None:
+def _heap_rows(hdu, name: str, dtype, path=None) -> FlatRows | None:
     """Variable-length rows read straight from the FITS heap, or None to fall back.
 
     astropy builds one Python object per row for 'P'/'Q' columns, which costs
@@ -827,6 +849,7 @@ def _heap_rows(hdu, name: str, dtype) -> FlatRows | None:
     offsets = np.asarray(descriptors[:, 1], dtype=np.int64)
     starts = np.cumsum(lengths) - lengths
     total = int(lengths.sum())
+    _check_descriptors(path, hdu, name, lengths, offsets, item, heap)
 
     packed = total == 0 or np.all(
         offsets[1:] == offsets[:-1] + lengths[:-1] * item.itemsize
@@ -842,6 +865,22 @@ def _heap_rows(hdu, name: str, dtype) -> FlatRows | None:
     ]
     flat = np.frombuffer(b"".join(pieces), dtype=item).astype(dtype)
     return flat, starts, lengths
+
+
+def _check_descriptors(path, hdu, name, lengths, offsets, item, heap) -> None:
+    """Every variable-length row must lie inside the heap: a damaged descriptor
+    would otherwise ask for gigabytes, or read other columns' bytes."""
+    ends = offsets + lengths * item.itemsize
+    bad = np.flatnonzero((lengths < 0) | (offsets < 0) | (ends > heap.size))
+    if bad.size:
+        row = int(bad[0])
+        raise OGIPError(
+            path,
+            f"row {row + 1} of {name} in {hdu.name} says {int(lengths[row])} "
+            f"values at heap byte {int(offsets[row])}, outside the "
+            f"{heap.size}-byte heap: the file is damaged",
+            field=name,
+        )
 
 
 def _padded_rows(rows: FlatRows) -> np.ndarray:
@@ -991,8 +1030,8 @@ def read_arf(path, *, origin: str | None = None) -> EffectiveArea:
         hdu = find_table(
             hdul, path, ("SPECRESP",), {"HDUCLAS2": "SPECRESP"}, what="SPECRESP"
         )
-        energy_lo = _float_array(column(hdu, "ENERG_LO", path), path, "ENERG_LO")
-        energy_hi = _float_array(column(hdu, "ENERG_HI", path), path, "ENERG_HI")
+        energy_lo = _per_row(hdu, "ENERG_LO", path)
+        energy_hi = _per_row(hdu, "ENERG_HI", path)
         return EffectiveArea(
             path=path,
             energy_lo=energy_lo,
@@ -1005,7 +1044,7 @@ def read_arf(path, *, origin: str | None = None) -> EffectiveArea:
 def _specresp(path, hdu, energy_lo, energy_hi) -> np.ndarray:
     """SPECRESP (cm^2), finite and never negative: an area below zero would
     subtract photons (a negative MATRIX element is refused the same way)."""
-    area = _float_array(column(hdu, "SPECRESP", path), path, "SPECRESP")
+    area = _per_row(hdu, "SPECRESP", path)
     negative = np.flatnonzero(area.reshape(-1) < 0)
     if negative.size:
         at = int(negative[0])
@@ -1049,6 +1088,7 @@ def read_pha(
     with open_fits(path, origin) as hdul:
         refuse_table_model(hdul, path, "a spectrum")
         hdu = _spectrum_hdu(hdul, path, background)
+        _refuse_text_counts(hdu, path)
         index = _select_row(path, hdu, row)
         own_ebounds = _own_ebounds(hdul, path)
         use_bkg_columns = (
@@ -1141,6 +1181,22 @@ def _spectrum_hdu(hdul, path, background: bool) -> fits.BinTableHDU:
 
     preferred = [h for h in candidates if _is_bkg(h) == background]
     return (preferred or candidates)[0]
+
+
+def _refuse_text_counts(hdu, path) -> None:
+    """COUNTS or RATE stored as text: named as such, not taken for the vector
+    column of a type II file."""
+    for name in ("COUNTS", "RATE"):
+        if _has_column(hdu, name):
+            form = str(hdu.columns[_column_names(hdu).index(name)].format)
+            if re.fullmatch(r"\s*\d*A.*", form):
+                raise OGIPError(
+                    path,
+                    f"{name} in {hdu.name} is a text column (TFORM {form.strip()}); "
+                    "it must hold numbers",
+                    field=name,
+                )
+            return
 
 
 def _is_bkg(hdu) -> bool:
@@ -1614,8 +1670,8 @@ def _check_scale(table: _Table, name: str, value, first: int) -> None:
     values = np.atleast_1d(np.asarray(value, dtype=np.float64))
     per_channel = np.ndim(value) > 0
     bad = values < 0
-    if name == "AREASCAL" and not per_channel:
-        bad |= values == 0
+    if name == "AREASCAL" and (not per_channel or not values.any()):
+        bad |= values == 0  # a column of zeros only leaves no counts at all
     if not bad.any():
         return
     at = int(np.flatnonzero(bad)[0])
