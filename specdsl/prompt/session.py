@@ -181,9 +181,11 @@ class Session:
             if folder is not None and not named.is_absolute():
                 places.append(folder)
         for place in places:
-            for candidate in (place / named, _gzipped(place / named)):
-                if _file_there(candidate):
-                    return candidate
+            candidate = place / named
+            if _file_there(candidate):
+                return candidate
+            if candidate.name and _file_there(_gzipped(candidate)):
+                return _gzipped(candidate)
         return places[0] / named
 
     # ------------------------------------------------------------ files
