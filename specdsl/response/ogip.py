@@ -506,8 +506,8 @@ def _per_row(hdu: fits.BinTableHDU, name: str, path) -> np.ndarray:
     if values.ndim != 1:
         raise OGIPError(
             path,
-            f"{name} in {hdu.name} holds {values[0].size} values per row; it must "
-            "hold one",
+            f"{name} in {hdu.name} holds {int(np.prod(values.shape[1:]))} values "
+            "per row; it must hold one",
             field=name,
         )
     return values
