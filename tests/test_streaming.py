@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 from astropy.io import fits
+from scipy.special import ndtri
 
 import specdsl
 from specdsl.errors import OutputError, ParameterError
@@ -20,6 +21,7 @@ from specdsl.output.stream import (
     plan_parts,
     remove_stale_temporaries,
 )
+from specdsl.runtime import inputs
 from specdsl.runtime.distributions import draw_range, parse_distribution
 from specdsl.runtime.fakeit import Simulator
 from specdsl.runtime.inputs import build_source
@@ -236,7 +238,19 @@ def test_table_errors_name_the_file_and_column(tmp_path):
         build_source(model, None, table=typo)
 
 
-def test_a_distribution_past_a_hard_limit_names_the_param_and_spectrum():
+def test_a_range_past_a_hard_limit_is_refused_before_any_draw():
+    model = specdsl.compile(MODEL)
+    with pytest.raises(
+        ParameterError, match=r"reaches past the hard limits \[-3, 10\]"
+    ):
+        build_source(model, 100, ["powerlaw_1.PhoIndex=uniform(-3.001, 1)"])
+    with pytest.raises(ParameterError, match="about 0.317 of 10000 spectra"):
+        build_source(model, 10_000, ["powerlaw_1.PhoIndex=normal(1, 1)"])
+    assert build_source(model, 10, ["powerlaw_1.PhoIndex=normal(1, 1)"]).count == 10
+
+
+def test_a_draw_past_a_hard_limit_names_the_param_and_spectrum(monkeypatch):
+    monkeypatch.setattr(inputs, "MAX_EXPECTED_OUTSIDE", np.inf)  # no check ahead
     model = specdsl.compile(MODEL)
     source = build_source(model, 100, ["powerlaw_1.PhoIndex=uniform(-5, 1)"], seed=3)
     messages = []
@@ -374,3 +388,34 @@ def test_grouped_job_writes_one_bin_per_group(tmp_path, pn_dir):
         assert spectrum.data["COUNTS"].shape == (50, 114)
         assert spectrum.header["RESPFILE"] == "none"
         assert spectrum.header["SDGROUPD"] is True
+
+
+def test_a_design_point_at_zero_gives_a_finite_normal_and_a_positive_lognormal():
+    normal = parse_distribution("normal(2, 0.3)")
+    lognormal = parse_distribution("lognormal(0.5, 0.3)")
+    assert np.isfinite(normal.quantile(np.array([0.0])))[0]
+    assert lognormal.quantile(np.array([0.0]))[0] > 0
+    # The floor is the middle of the first 30-bit cell of scipy's Sobol points.
+    assert normal.quantile(np.array([0.0]))[0] == pytest.approx(
+        2 + 0.3 * ndtri(2.0**-31)
+    )
+
+
+def test_a_jobs_own_params_file_is_a_table_for_the_same_spectra(tmp_path):
+    model = "powerlaw(PhoIndex=1.5)+powerlaw(PhoIndex==powerlaw_1.PhoIndex+0.5)"
+    draw = ["powerlaw_1.PhoIndex=uniform(1,2)", "powerlaw_1.norm=uniform(0.1,1)"]
+    FakeitJob(model, count=30, params=draw, output=str(tmp_path / "a.npy")).run()
+    table = str(tmp_path / "a.params.npz")
+    again = FakeitJob(model, count=None, table=table, output=str(tmp_path / "b.npy"))
+    again.run()
+
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "b.npy"), np.load(tmp_path / "a.npy")
+    )
+    with (
+        np.load(tmp_path / "b.params.npz") as b,
+        np.load(tmp_path / "a.params.npz") as a,
+    ):
+        np.testing.assert_array_equal(
+            b["powerlaw_2.PhoIndex"], a["powerlaw_2.PhoIndex"]
+        )

@@ -19,6 +19,7 @@ import numpy as np
 from specdsl.errors import ParameterError
 
 _CALL = re.compile(r"\s*([A-Za-z_]+)\s*\(([^()]*)\)\s*\Z")
+U_FLOOR = 2.0**-31  # half the cell of scipy's 30-bit Sobol points
 
 # name -> (argument names, sampler(generator, size, *args))
 DISTRIBUTIONS = {
@@ -47,8 +48,14 @@ class Distribution:
         return np.asarray(sampler(generator, size, *self.arguments), dtype=np.float64)
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
-        """The inverse CDF at ``u`` in [0, 1): maps a design's unit cube to values."""
-        u = np.asarray(u, dtype=np.float64)
+        """The inverse CDF at ``u`` in [0, 1): maps a design's unit cube to values.
+
+        A scrambled Sobol sequence puts one point at exactly 0 in each dimension
+        (its 30 bits cut off the rest): ``u`` is raised to ``U_FLOOR``, the middle
+        of that first cell, so a normal gets a finite value and a lognormal one
+        above 0.
+        """
+        u = np.maximum(np.asarray(u, dtype=np.float64), U_FLOOR)
         if self.name == "fixed":
             return np.full(u.shape, self.arguments[0])
         if self.name == "uniform":
@@ -65,6 +72,27 @@ class Distribution:
         mean, sigma = self.arguments
         normal = mean + sigma * ndtri(u)
         return np.exp(normal) if self.name == "lognormal" else normal
+
+    def outside(self, low: float, high: float) -> float:
+        """The probability of a draw below ``low`` or above ``high``."""
+        from scipy.special import ndtr
+
+        if self.name in ("fixed", "uniform", "loguniform"):
+            first, last = self.arguments[0], self.arguments[-1]
+            return float(first < low or last > high)  # any draw may land there
+        if self.name == "exponential":
+            scale = self.arguments[0]
+            below = -np.expm1(-low / scale) if low > 0 else 0.0
+            above = np.exp(-high / scale) if high > 0 else 1.0
+            return float(min(1.0, below + above))
+        mean, sigma = self.arguments
+        if self.name == "lognormal":
+            if low > 0:
+                low = np.log(low)
+            else:
+                low = -np.inf
+            high = np.log(high) if high > 0 else -np.inf
+        return float(ndtr((low - mean) / sigma) + ndtr((mean - high) / sigma))
 
     def __repr__(self) -> str:
         return f"{self.name}({', '.join(f'{a:g}' for a in self.arguments)})"

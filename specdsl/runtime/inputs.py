@@ -34,6 +34,12 @@ from specdsl.runtime.distributions import Distribution, draw_range, parse_distri
 DESIGNS = ("random", "sobol", "lhs")
 
 
+# An unbounded distribution is refused when this many of a job's draws are
+# expected past a hard limit (a job stops at the first one).
+MAX_EXPECTED_OUTSIDE = 1e-3
+BOOKKEEPING = {"spectrum", "job"}  # what a .params.npz holds beside the values
+
+
 class ParameterSource:
     """Every model parameter's values for spectra ``first .. stop - 1``."""
 
@@ -57,6 +63,7 @@ class ParameterSource:
         self.count = _count(count, self.table)
         self.design = _design(design, self.distributions, self.count, seed, model)
         self._check_table()
+        self._check_reach()
 
     def __call__(self, first: int, stop: int) -> dict[str, np.ndarray]:
         given = {name: column[first:stop] for name, column in self.table.items()}
@@ -94,6 +101,33 @@ class ParameterSource:
                 name: column[: self.count] for name, column in self.table.items()
             }
             self._check_limits(columns, 0)
+
+    def _check_reach(self) -> None:
+        """Refuse a distribution that would draw past a hard limit, before any
+        spectrum is made: a bounded one whose range crosses it, an unbounded one
+        likely to get there in this many draws (a job would stop part-way)."""
+        specs = {p.name: p.spec for p in self.model.parameters}
+        for name, distribution in self.distributions.items():
+            if distribution.name == "fixed":
+                continue  # one value: checked with the first draws
+            spec = specs[name]
+            chance = distribution.outside(spec.hard_min, spec.hard_max)
+            expected = chance * self.count
+            if expected < MAX_EXPECTED_OUTSIDE:
+                continue
+            origin = self.origins.get(name, name)
+            limits = f"[{spec.hard_min:g}, {spec.hard_max:g}]"
+            if distribution.name in ("uniform", "loguniform"):
+                raise ParameterError(
+                    f"{origin}: {distribution!r} reaches past the hard limits "
+                    f"{limits} of {name}; keep its range inside them"
+                )
+            raise ParameterError(
+                f"{origin}: {distribution!r} puts a draw past the hard limits "
+                f"{limits} of {name} with probability {chance:.3g}, about "
+                f"{expected:.3g} of {self.count} spectra; narrow it (the job would "
+                "stop at the first such draw)"
+            )
 
     def _check_limits(self, given: dict, first: int) -> None:
         """Refuse a NaN or a value past a hard limit, naming where it came from."""
@@ -167,7 +201,7 @@ def read_table(path, model) -> dict[str, np.ndarray]:
     """Columns of a CSV, .npz or structured .npy file, keyed by parameter name."""
     path = Path(path)
     try:
-        raw = _raw_columns(path)
+        raw = _own_inputs(_raw_columns(path), model)
     except zipfile.BadZipFile as error:
         raise ParameterError(
             f"cannot read the parameter table {path}: not a valid .npz (zip) "
@@ -200,6 +234,15 @@ def read_table(path, model) -> dict[str, np.ndarray]:
     if not columns or 0 in lengths:
         raise ParameterError(f"{path}: no parameter values in the table")
     return columns
+
+
+def _own_inputs(raw: list, model) -> list:
+    """A .params.npz that specdsl wrote is a table too: its bookkeeping
+    (``spectrum``, ``job``) and the values links gave are left out."""
+    if not BOOKKEEPING <= {key for key, _ in raw}:
+        return raw
+    linked = {p.name for p in model.parameters if p.link is not None}
+    return [(key, v) for key, v in raw if key not in BOOKKEEPING | linked]
 
 
 def _raw_columns(path: Path) -> list[tuple[str, np.ndarray]]:
