@@ -41,7 +41,12 @@ class ModelSyntaxError(SpecdslError):
         return prefix + shown + suffix, " " * (len(prefix) + position - start) + "^"
 
     def _render(self) -> str:
-        line, caret = self.excerpt()
+        return self.render()
+
+    def render(self, width: int = 100) -> str:
+        """Message, expression and caret; the expression is cut to ``width``
+        characters around the fault, so a narrow panel never wraps it."""
+        line, caret = self.excerpt(width)
         lines = [self.message, "", "    " + line, "    " + caret]
         if self.hint:
             lines += ["", self.hint]

@@ -776,7 +776,7 @@ def test_completion_of_commands_components_parameters_and_paths(tmp_path):
     from prompt_toolkit.completion import CompleteEvent
     from prompt_toolkit.document import Document
 
-    from specdsl.prompt.completion import PromptCompleter, highlight
+    from specdsl.prompt.completion import AnswerCompleter, PromptCompleter, highlight
 
     session, _ = run(tmp_path, "model tbabs*powerlaw\n/*")
     (tmp_path / "src.pha").write_text("")
@@ -792,6 +792,14 @@ def test_completion_of_commands_components_parameters_and_paths(tmp_path):
     assert complete("newpar 2 unif") == ["uniform("]
     assert complete(f"data {tmp_path}/sr") == ["c.pha"]
     assert complete("show mo") == ["model"]
+    (tmp_path / "my data").mkdir()
+    (tmp_path / "my data" / "obs one.pha").write_text("")
+    assert complete(f"data {tmp_path}/my data/ob") == ["s one.pha"]
+    assert complete(f'data 1:1 "{tmp_path}/my data/ob') == ["s one.pha"]
+    answers = AnswerCompleter().get_completions(
+        Document(f"{tmp_path}/my data/o"), CompleteEvent()
+    )
+    assert [c.text for c in answers] == ["bs one.pha"]
 
     styles = dict((text, style) for style, text in highlight("model tbabs*powrlaw"))
     assert styles["model"] == "bold ansicyan"
@@ -1310,3 +1318,69 @@ def test_a_background_on_the_fakeit_line_is_read_before_any_question(
     assert "response file is needed" not in screen
     assert "unknown command 'y'" in screen  # the answer after it is a command
     assert session.errors == 2 and session.last is None
+
+
+def terminal_session(tmp_path, keys_text: str, session=None) -> Session:
+    """A session fed ``keys_text`` as typed at a terminal (prompt_toolkit)."""
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from specdsl.prompt.inputs import InteractiveInput
+
+    session = session or Session(console(), cwd=tmp_path)
+    with create_pipe_input() as keys:
+        keys.send_text(keys_text)
+        history = tmp_path / "history"
+        session.run(
+            InteractiveInput(session, history, input=keys, output=DummyOutput())
+        )
+    return session
+
+
+def test_lines_pasted_at_once_run_one_by_one(tmp_path):
+    paste = "\x1b[200~xset seed 5\nabund angr\nmodel po\n\x1b[201~"
+    session = terminal_session(tmp_path, paste + "\r/*\rshow\r\x04")
+    screen = session.console.file.getvalue()
+
+    assert session.errors == 0, screen
+    assert session.seed == 5 and session.settings["abund"] == "angr"
+    assert session.model is not None and "specdsl> abund angr" in screen
+
+
+def test_ctrl_c_in_a_script_run_from_the_terminal_stops_the_script(tmp_path):
+    (tmp_path / "s.xcm").write_text("model po\n/*\nmodel bb\nabund angr\n")
+    session = Session(console(), cwd=tmp_path)
+    compile_model = session.set_model
+
+    def set_model(expression):
+        if expression == "bb":
+            raise KeyboardInterrupt  # Ctrl-C while the second model compiles
+        return compile_model(expression)
+
+    session.set_model = set_model
+    terminal_session(tmp_path, "@s.xcm\rshow\r\x04", session)
+    screen = session.console.file.getvalue()
+
+    assert "interrupted: the command stopped" in screen
+    assert f"{tmp_path / 's.xcm'}: stopped" in screen
+    assert "abund angr" not in screen and session.settings["abund"] == "wilm"
+    assert screen.count("Model powerlaw<1>") == 2  # model po, then the terminal's show
+
+
+def test_a_narrow_terminal_keeps_the_caret_under_the_fault(tmp_path):
+    narrow = Console(file=io.StringIO(), width=40, color_system=None)
+    session, screen = run(
+        tmp_path,
+        "model tbabs*(powerlaw+bbodyrad+gaussian+zzzz)\nmodel po\n/*\n"
+        "fakeit none\n\ny\n\nn.fak\n1000\nplot\n",
+        Session(narrow, cwd=tmp_path),
+    )
+
+    lines = screen.splitlines()
+    shown = next(
+        i for i, line in enumerate(lines) if line.startswith("│ ") and "zzzz)" in line
+    )
+    assert lines[shown + 1].index("^") == lines[shown].index("zzzz")
+    panels = [line for line in lines if line[:1] in "│╭╰"]  # echoed lines may wrap
+    assert len(panels) > 25 and max(len(line) for line in panels) <= 40
+    assert session.errors == 1 and (tmp_path / "n.png").exists()

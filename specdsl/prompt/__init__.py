@@ -17,6 +17,22 @@ from specdsl.prompt.session import Session
 
 __all__ = ["Session", "run_prompt"]
 
+
+def _terminal(session, history):
+    """The terminal's input; a Ctrl-C while it is being set up (the banner is
+    already shown) is taken as one at an empty prompt."""
+    from specdsl.prompt.inputs import InteractiveInput
+    from specdsl.runtime import interrupt
+
+    while True:
+        try:
+            return InteractiveInput(session, history)
+        except KeyboardInterrupt:
+            if interrupt.terminating():
+                raise
+            interrupt.clear()
+
+
 BANNER = (
     "specdsl fakeit: XSPEC's commands for fake spectra (data, response, model, "
     "newpar, fakeit, plot, save, ...). help lists them; Tab completes; "
@@ -41,7 +57,7 @@ def run_prompt(
     come from the terminal, or from ``stdin`` when it is not one.
     """
     from specdsl.prompt.commands import dispatch
-    from specdsl.prompt.inputs import InteractiveInput, ScriptInput
+    from specdsl.prompt.inputs import ScriptInput
 
     stdin = sys.stdin if stdin is None else stdin
     if interactive is None:
@@ -57,7 +73,7 @@ def run_prompt(
     if interactive:
         warmup.start()  # the first command is quick
         session.console.print(BANNER, style="dim", markup=False)
-        session.run(InteractiveInput(session, history))
+        session.run(_terminal(session, history))
         return 0
     if session.running:
         session.run(ScriptInput(stdin, session.console))

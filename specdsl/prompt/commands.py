@@ -89,6 +89,7 @@ def dispatch(session, line: str) -> None:
             raise  # SIGTERM ends the session (the command line reports it)
         interrupt.clear()
         session.errors += 1
+        _stop_scripts(session)
         written = [path for path in take_published() if path.exists()]
         done = "nothing was written"
         if written:
@@ -144,6 +145,19 @@ def prompt_spelling(message: str) -> str:
     return respell(message, _PROMPT_SPELLINGS).replace("'rmf FILE'", "'response FILE'")
 
 
+def _stop_scripts(session) -> None:
+    """After Ctrl-C at a terminal: the @files it runs stop too, and lines pasted
+    but not read yet are dropped (a script piped in goes on, as documented)."""
+    terminal = next((s for s in session.inputs if s.interactive), None)
+    if terminal is None:
+        return
+    getattr(terminal, "drop_pasted", lambda: None)()
+    for source in session.inputs[session.inputs.index(terminal) + 1 :]:
+        if not source.exhausted:
+            source.exhausted = True
+            session.console.print(f"{source.name}: stopped", style="yellow")
+
+
 def report_error(session, error: BaseException) -> None:
     """One red panel with the message (a model error keeps its caret line)."""
     from rich.panel import Panel
@@ -158,8 +172,10 @@ def report_error(session, error: BaseException) -> None:
         title = f"error ({type(error).__name__})"
     if session.where is not None:
         title += f" ({session.where})"
-    model_error = isinstance(error, ModelSyntaxError)
-    text = str(error) if model_error else prompt_spelling(str(error))
+    if isinstance(error, ModelSyntaxError):  # the caret line must not wrap
+        text = error.render(max(20, min(100, session.console.width - 18)))
+    else:
+        text = prompt_spelling(str(error))
     session.console.print(
         Panel(
             Text(text),
@@ -674,8 +690,9 @@ def do_plot(session, arguments: str) -> None:
     if shown.counts.shape[0] > 1:
         title += f", spectrum 1 of {shown.counts.shape[0]}"
     write_png(shown, path, title)
+    columns = max(16, min(64, session.console.width - 16))  # axis and panel: 16
     panel = Panel(
-        Text(terminal_plot(shown)),
+        Text(terminal_plot(shown, width=columns), no_wrap=True),
         expand=False,
         title=f"{shown.label} and folded model",
     )

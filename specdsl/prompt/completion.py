@@ -59,7 +59,7 @@ class PromptCompleter(Completer):
         elif kind == "parameter":
             yield from self._parameters(rest, current)
         elif kind == "path":
-            yield from self._paths(current, event)
+            yield from self._paths(path_argument(rest), event)
         elif kind == "fakeit":
             yield from _starting(current, ["nowrite", "none"])
             yield from self._paths(current, event)
@@ -106,8 +106,24 @@ class AnswerCompleter(Completer):
         self.paths = PathCompleter(expanduser=True)
 
     def get_completions(self, document, complete_event):
-        word = document.text_before_cursor.split(" ")[-1]
-        yield from self.paths.get_completions(Document(word), complete_event)
+        name = _unquoted(document.text_before_cursor.lstrip())
+        yield from self.paths.get_completions(Document(name), complete_event)
+
+
+def path_argument(rest: str) -> str:
+    """The file name being typed after a command: all of the rest, spaces
+    included (``data my data/obs``), less XSPEC's spectrum number (``1:1``)."""
+    from specdsl.xcm import is_spectrum_number
+
+    words = rest.lstrip().split(" ", 1)
+    if len(words) == 2 and is_spectrum_number(words[0]):
+        rest = words[1]
+    return _unquoted(rest.lstrip())
+
+
+def _unquoted(text: str) -> str:
+    """A file name typed with an opening quote, without it."""
+    return text[1:] if text[:1] in "'\"" else text
 
 
 class PromptLexer(Lexer):

@@ -62,9 +62,14 @@ class ScriptInput:
         return line
 
     def _echo(self, prompt: str, line: str) -> None:
-        from rich.text import Text
+        _echo(self.console, prompt, line)
 
-        self.console.print(Text(prompt, style="dim") + Text(line), soft_wrap=True)
+
+def _echo(console, prompt: str, line: str) -> None:
+    """A line read without being typed, shown after its prompt."""
+    from rich.text import Text
+
+    console.print(Text(prompt, style="dim") + Text(line), soft_wrap=True)
 
 
 class InteractiveInput:
@@ -86,6 +91,8 @@ class InteractiveInput:
             PromptLexer,
         )
 
+        self.console = session.console
+        self._pasted: list[str] = []  # the later lines of a multi-line paste
         options = {"input": input, "output": output}
         self._commands = PromptSession(
             history=_file_history(history or history_path()),
@@ -102,12 +109,29 @@ class InteractiveInput:
         )
 
     def read(self, prompt: str, kind: str = "command") -> str | None:
-        """A line; None on Ctrl-D (Ctrl-C raises KeyboardInterrupt)."""
+        """A line; None on Ctrl-D (Ctrl-C raises KeyboardInterrupt).
+
+        Several lines pasted at once are read one at a time, each as its own
+        command or answer, as a shell would take them.
+        """
+        if self._pasted:
+            line = self._pasted.pop(0)
+            _echo(self.console, prompt, line)
+            return line
         prompter = self._commands if kind == "command" else self._answers
         try:
-            return prompter.prompt(prompt)
+            text = prompter.prompt(prompt)
         except EOFError:
             return None
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if len(lines) > 1 and lines[-1] == "":
+            lines.pop()  # the paste's own last newline
+        self._pasted = lines[1:]
+        return lines[0]
+
+    def drop_pasted(self) -> None:
+        """Forget pasted lines not read yet (after Ctrl-C)."""
+        self._pasted = []
 
 
 def _file_history(path: Path):
