@@ -58,24 +58,7 @@ def test_two_processes_write_the_same_files_as_one(tmp_path):
     )
     assert single.returncode == 0, single.stderr
 
-    address = f"127.0.0.1:{_free_port()}"
-    processes = [
-        subprocess.Popen(
-            _command(
-                tmp_path / "two" / "fake.pha",
-                "--coordinator",
-                address,
-                "--num-processes",
-                "2",
-                "--process-id",
-                str(rank),
-            ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for rank in (0, 1)
-    ]
+    processes = _start(tmp_path / "two" / "fake.pha", f"127.0.0.1:{_free_port()}")
     outputs = [process.communicate(timeout=300) for process in processes]
     for process, (_, error) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, error
