@@ -11,6 +11,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 from astropy.io import fits
 
 JOB = [
@@ -112,14 +113,28 @@ def test_one_spectrum_is_written_by_process_0_only(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["one.pha"]
 
 
-def test_processes_running_different_jobs_write_nothing(tmp_path):
+@pytest.mark.parametrize(
+    "options", [(("--seed", "7"), ("--seed", "8")), ((), ("--output", "other.pha"))]
+)
+def test_processes_running_different_jobs_write_nothing(tmp_path, options):
     address = f"127.0.0.1:{_free_port()}"
-    processes = _start(tmp_path / "x.pha", address, ("--seed", "7"), ("--seed", "8"))
+    processes = _start(tmp_path / "x.pha", address, *options)
     outputs = [process.communicate(timeout=300) for process in processes]
 
     assert [process.returncode for process in processes] == [2, 2], outputs
-    for other, (_, error) in zip((1, 0), outputs, strict=True):
-        assert f"process {other} of this job runs a different job" in error
+    assert "process 1 of this job runs a different job" in outputs[0][1]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_process_failing_before_the_job_starts_stops_the_others(tmp_path):
+    address = f"127.0.0.1:{_free_port()}"
+    bad = ("--param", "powerlaw_1.PhoIndex=uniform(1,30)")
+    processes = _start(tmp_path / "x.pha", address, (), bad)
+    outputs = [process.communicate(timeout=120) for process in processes]
+
+    assert [process.returncode for process in processes] == [2, 2], outputs
+    assert "process 1 of this job was stopped" in outputs[0][1]
+    assert "ParameterError" in outputs[1][1]  # its --param is refused
     assert list(tmp_path.iterdir()) == []
 
 

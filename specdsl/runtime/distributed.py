@@ -91,7 +91,7 @@ def agree(cluster: Cluster, job_id: str) -> None:
     client = _client()
     client.key_value_set(f"specdsl/job/{cluster.process_id}", job_id)
     for other in range(cluster.num_processes):
-        if _wait_for(client, f"specdsl/job/{other}") != job_id:
+        if _wait_for(client, f"specdsl/job/{other}", other) != job_id:
             raise ParameterError(
                 f"process {other} of this job runs a different job (another model, "
                 "option or file): give every process the same command, apart from "
@@ -107,7 +107,7 @@ def finish(cluster: Cluster) -> None:
     client = _client()
     client.key_value_set(f"specdsl/end/{cluster.process_id}", "done")
     for other in range(cluster.num_processes):
-        if _wait_for(client, f"specdsl/end/{other}") == "stopped":
+        if _wait_for(client, f"specdsl/end/{other}", other) == "stopped":
             raise _peer_stopped(other)
 
 
@@ -131,6 +131,14 @@ def announce_stop(cluster: Cluster) -> None:
         pass
 
 
+def _ended(client, other: int) -> str | None:
+    """How process ``other`` ended, if it has said so yet."""
+    try:
+        return client.key_value_try_get(f"specdsl/end/{other}")
+    except Exception:  # noqa: BLE001 - NOT_FOUND: not ended yet
+        return None
+
+
 def _peer_stopped(other: int) -> OutputError:
     return OutputError(
         f"process {other} of this job was stopped before it finished; the complete "
@@ -144,9 +152,10 @@ def _client():
     return distributed.global_state.client
 
 
-def _wait_for(client, key: str) -> str:
-    """The value another process sets under ``key``, waited for in short steps
-    so that Ctrl-C and SIGTERM still stop this process."""
+def _wait_for(client, key: str, other: int) -> str:
+    """The value process ``other`` sets under ``key``, waited for in short steps
+    so that Ctrl-C and SIGTERM still stop this process, and that a stop of
+    ``other`` (before it got there) ends the wait."""
     deadline = time.monotonic() + WAIT_S
     while True:
         interrupt.check()
@@ -157,6 +166,8 @@ def _wait_for(client, key: str) -> str:
                 raise SpecdslError(
                     f"lost contact with the job's other processes: {error}"
                 ) from None
+        if _ended(client, other) == "stopped":
+            raise _peer_stopped(other)
         if time.monotonic() > deadline:
             raise SpecdslError(
                 f"waited {WAIT_S:.0f} s for the job's other processes ({key}); "

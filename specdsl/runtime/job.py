@@ -84,10 +84,16 @@ class FakeitJob:
         The model and its parameters are checked before any file is opened, so a
         typing error in them is reported first.
         """
-        from specdsl.runtime.distributed import connect
+        from specdsl.runtime.distributed import announce_stop, connect
 
-        cluster = connect(self.coordinator, self.num_processes, self.process_id)
-        self.cluster = cluster
+        self.cluster = connect(self.coordinator, self.num_processes, self.process_id)
+        try:
+            return self._run(self.cluster, progress)
+        except BaseException:  # the other processes must not wait for this one
+            announce_stop(self.cluster)
+            raise
+
+    def _run(self, cluster, progress: bool) -> Path:
         _persistent_compilation_cache()
         with self._stage("compile"):
             model = self._model()
@@ -114,7 +120,7 @@ class FakeitJob:
         if source.count == 1 and fmt == "pha":
             self._refuse_inputs([output], observation)
             path = output
-            with self._together(self._job_id(1, fmt, [], observation)):
+            with self._together(self._job_id(1, fmt, [], observation, output)):
                 if cluster.owns(0):  # one file: the first process writes it
                     path = self._write_one(folded, source, output)
             return path
@@ -123,7 +129,7 @@ class FakeitJob:
         self._refuse_inputs([part.path for part in parts], observation)
         mine = [part for part in parts if cluster.owns(part.index)]
         self.n_parts = len(mine)
-        job_id = self._job_id(source.count, fmt, parts, observation)
+        job_id = self._job_id(source.count, fmt, parts, observation, output)
         with self._together(job_id):
             todo = self._todo(mine, fmt, job_id, folded.n_bins)
             _check_free_space(output, todo, self._row_bytes(folded, fmt))
@@ -132,16 +138,12 @@ class FakeitJob:
 
     @contextmanager
     def _together(self, job_id: str):
-        """With other processes: check they run this job before writing, stop
-        when one of them stops, and wait for all at the end."""
-        from specdsl.runtime.distributed import agree, announce_stop, finish
+        """With other processes: check they run this job before writing, and
+        wait for all at the end (a stop is announced by ``run``)."""
+        from specdsl.runtime.distributed import agree, finish
 
         agree(self.cluster, job_id)
-        try:
-            yield
-        except BaseException:
-            announce_stop(self.cluster)
-            raise
+        yield
         finish(self.cluster)
 
     # ------------------------------------------------------------ inputs
@@ -392,7 +394,7 @@ class FakeitJob:
             todo.append(part)
         return todo
 
-    def _job_id(self, count: int, fmt: str, parts, observation) -> str:
+    def _job_id(self, count: int, fmt: str, parts, observation, output) -> str:
         """A fingerprint of everything that decides the spectra and their files:
         the options, and each file read, by name, size and modification time (a
         file rewritten in place is another job)."""
@@ -428,6 +430,7 @@ class FakeitJob:
             "grouped": self.grouped,
             "design": self.design,
             "format": fmt,
+            "output": Path(output).name,  # each process's share goes under it
             "parts": [[p.first, p.stop] for p in parts],
         }
         text = json.dumps(recipe, sort_keys=True)
