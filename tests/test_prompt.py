@@ -33,6 +33,10 @@ def console() -> Console:
     return Console(file=io.StringIO(), width=100, color_system=None)
 
 
+def wide_console() -> Console:
+    return Console(file=io.StringIO(), width=400, color_system=None)
+
+
 def run(tmp_path, script: str, session: Session | None = None):
     """Run a script in-process; returns the session and what it printed."""
     session = session or Session(console(), cwd=tmp_path)
@@ -1236,7 +1240,7 @@ def test_xspec_habits_the_prompt_takes(tmp_path, shared_data):
     text = " ".join(screen.split())
 
     assert "the built-in response stands in only when no spectrum is loaded" in text
-    assert "uniform(-5, 20) reaches outside its hard limits [-3, 10]" in text
+    assert "uniform(-5, 20) reaches past the hard limits [-3, 10]" in text
     for name in ("statistic", "setplot", "ignore"):
         assert f"{name}: does not change a simulated spectrum; ignored" in text
     assert session.last.counts.shape[0] == 2 and not session.fake.written
@@ -1384,3 +1388,17 @@ def test_a_narrow_terminal_keeps_the_caret_under_the_fault(tmp_path):
     panels = [line for line in lines if line[:1] in "│╭╰"]  # echoed lines may wrap
     assert len(panels) > 25 and max(len(line) for line in panels) <= 40
     assert session.errors == 1 and (tmp_path / "n.png").exists()
+
+
+def test_distributions_past_the_hard_limits_are_refused_before_questions(tmp_path):
+    script = (
+        "model po\n/*\nnewpar 1 normal(20,0.1)\nnewpar 1 normal(1,1)\n"
+        "fakeit none 100000\nfakeit none\ndiagonal\n\n/\n"
+    )
+    session, screen = run(tmp_path, script, Session(wide_console(), cwd=tmp_path))
+
+    assert "normal(20, 0.1) puts a draw past the hard limits [-3, 10]" in screen
+    assert "about 3.17 of 100000 spectra" in screen
+    assert screen.count("response file is needed") == 1  # only the last fakeit's
+    assert "***the diagonal response is built on an ARF" in screen
+    assert session.table.get(1).distribution is not None and session.last is None

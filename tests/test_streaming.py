@@ -21,7 +21,7 @@ from specdsl.output.stream import (
     plan_parts,
     remove_stale_temporaries,
 )
-from specdsl.runtime import inputs
+from specdsl.runtime import distributions
 from specdsl.runtime.distributions import draw_range, parse_distribution
 from specdsl.runtime.fakeit import Simulator
 from specdsl.runtime.inputs import build_source
@@ -250,7 +250,7 @@ def test_a_range_past_a_hard_limit_is_refused_before_any_draw():
 
 
 def test_a_draw_past_a_hard_limit_names_the_param_and_spectrum(monkeypatch):
-    monkeypatch.setattr(inputs, "MAX_EXPECTED_OUTSIDE", np.inf)  # no check ahead
+    monkeypatch.setattr(distributions, "MAX_EXPECTED_OUTSIDE", np.inf)  # no check
     model = specdsl.compile(MODEL)
     source = build_source(model, 100, ["powerlaw_1.PhoIndex=uniform(-5, 1)"], seed=3)
     messages = []

@@ -118,6 +118,8 @@ def run_fakeit(session, arguments: str) -> None:
     """Ask fakeit's questions, simulate, write the files and remember the result."""
     session.require_model()
     options = parse_options(arguments)
+    if options.batch:
+        session.table.check_reach(options.count)
     before = session.choices()
     try:
         plan = _plan(session, options)
@@ -220,7 +222,7 @@ def _data_observation(session):
 
 def _ask_response(session):
     from specdsl.prompt.responses import dummy_response
-    from specdsl.response.observation import Observation
+    from specdsl.response.observation import DIAGONAL, Observation
 
     answer = _ask_file(session, RESPONSE_PROMPT, keep=("default", "diagonal"))
     if answer in ("", "/"):
@@ -228,7 +230,10 @@ def _ask_response(session):
     if answer.lower() == "default":
         return Observation.default(exposure=1.0)
     rmf = session.response_choice(answer)
-    arf = _ask_file(session, ARF_PROMPT, keep=("none",))
+    needed = None
+    if rmf == DIAGONAL:
+        needed = "the diagonal response is built on an ARF: give its file name"
+    arf = _ask_file(session, ARF_PROMPT, keep=("none",), required=needed)
     if arf in ("", "/") or arf.lower() == "none":
         return Observation.from_response(rmf)
     return Observation.from_response(rmf, session.path(arf))

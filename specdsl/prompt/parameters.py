@@ -25,6 +25,7 @@ from specdsl.runtime.distributions import (
     Distribution,
     draw,
     parse_distribution,
+    reach_problem,
 )
 
 FIELDS = ("value", "delta", "hard_min", "soft_min", "soft_max", "hard_max")
@@ -198,6 +199,13 @@ class ParameterTable:
         state.value = value
         state.distribution = None
 
+    def check_reach(self, count: int) -> None:
+        """Before ``fakeit N``: no distribution likely to draw past a hard limit
+        in ``count`` draws (the batch would stop after all its questions)."""
+        for state in self.states:
+            if state.distribution is not None and state.link is None:
+                _check_range(state, state.distribution, count)
+
     def set_distribution(self, state: ParameterState, text: str) -> None:
         """Draw the parameter from a distribution when fakeit makes spectra."""
         distribution = parse_distribution(text, f"parameter {state.index}")
@@ -322,17 +330,13 @@ def _check_limits(state: ParameterState, fields: dict[str, float]) -> None:
         )
 
 
-def _check_range(state: ParameterState, distribution) -> None:
-    """A uniform or log-uniform range must lie inside the hard limits: refused
-    at ``newpar``, not after fakeit's questions when a draw lands outside."""
-    if distribution.name not in ("uniform", "loguniform"):
-        return
-    low, high = distribution.arguments[:2]
-    if low < state.hard_min or high > state.hard_max:
-        raise ParameterError(
-            f"parameter {state.index} ({state.name}): {distribution!r} reaches "
-            f"outside its hard limits [{state.hard_min:g}, {state.hard_max:g}]"
-        )
+def _check_range(state: ParameterState, distribution, count: int = 1) -> None:
+    """A distribution that would draw past the hard limits: refused at
+    ``newpar`` (a range crossing them, or most single draws past them), and
+    for ``count`` draws at ``fakeit N``, before its questions."""
+    problem = reach_problem(distribution, state.hard_min, state.hard_max, count)
+    if problem is not None:
+        raise ParameterError(f"parameter {state.index} ({state.name}): {problem}")
 
 
 def _model_link(parameter):

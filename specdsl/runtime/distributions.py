@@ -98,6 +98,31 @@ class Distribution:
         return f"{self.name}({', '.join(f'{a:g}' for a in self.arguments)})"
 
 
+# An unbounded distribution is refused when this many of a job's draws are
+# expected past a hard limit (a job stops at the first one).
+MAX_EXPECTED_OUTSIDE = 1e-3
+
+
+def reach_problem(distribution, low: float, high: float, count: int) -> str | None:
+    """Why ``count`` draws would go past the hard limits [low, high], or None: a
+    range crossing them, or a tail likely to reach them in that many draws."""
+    if distribution.name == "fixed":
+        return None  # one value: checked as values are
+    chance = distribution.outside(low, high)
+    expected = chance * count
+    if expected < MAX_EXPECTED_OUTSIDE:
+        return None
+    limits = f"[{low:g}, {high:g}]"
+    if distribution.name in ("uniform", "loguniform"):
+        return f"{distribution!r} reaches past the hard limits {limits}"
+    share = f", about {expected:.3g} of {count} spectra" if count > 1 else ""
+    return (
+        f"{distribution!r} puts a draw past the hard limits {limits} with "
+        f"probability {chance:.3g}{share}; narrow it (the job would stop at the "
+        "first such draw)"
+    )
+
+
 def parse_distribution(text: str, where: str = "") -> Distribution:
     """``"uniform(1, 3)"`` or a plain number (a fixed value)."""
     label = f"{where}: " if where else ""

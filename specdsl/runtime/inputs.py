@@ -29,14 +29,16 @@ import numpy as np
 
 from specdsl import parameters as _parameters
 from specdsl.errors import ParameterError, spectrum_label
-from specdsl.runtime.distributions import Distribution, draw_range, parse_distribution
+from specdsl.runtime.distributions import (
+    Distribution,
+    draw_range,
+    parse_distribution,
+    reach_problem,
+)
 
 DESIGNS = ("random", "sobol", "lhs")
 
 
-# An unbounded distribution is refused when this many of a job's draws are
-# expected past a hard limit (a job stops at the first one).
-MAX_EXPECTED_OUTSIDE = 1e-3
 BOOKKEEPING = {"spectrum", "job"}  # what a .params.npz holds beside the values
 
 
@@ -104,30 +106,16 @@ class ParameterSource:
 
     def _check_reach(self) -> None:
         """Refuse a distribution that would draw past a hard limit, before any
-        spectrum is made: a bounded one whose range crosses it, an unbounded one
-        likely to get there in this many draws (a job would stop part-way)."""
+        spectrum is made (a job would stop part-way, at a seed's whim)."""
         specs = {p.name: p.spec for p in self.model.parameters}
         for name, distribution in self.distributions.items():
-            if distribution.name == "fixed":
-                continue  # one value: checked with the first draws
             spec = specs[name]
-            chance = distribution.outside(spec.hard_min, spec.hard_max)
-            expected = chance * self.count
-            if expected < MAX_EXPECTED_OUTSIDE:
-                continue
-            origin = self.origins.get(name, name)
-            limits = f"[{spec.hard_min:g}, {spec.hard_max:g}]"
-            if distribution.name in ("uniform", "loguniform"):
-                raise ParameterError(
-                    f"{origin}: {distribution!r} reaches past the hard limits "
-                    f"{limits} of {name}; keep its range inside them"
-                )
-            raise ParameterError(
-                f"{origin}: {distribution!r} puts a draw past the hard limits "
-                f"{limits} of {name} with probability {chance:.3g}, about "
-                f"{expected:.3g} of {self.count} spectra; narrow it (the job would "
-                "stop at the first such draw)"
+            problem = reach_problem(
+                distribution, spec.hard_min, spec.hard_max, self.count
             )
+            if problem is not None:
+                origin = self.origins.get(name, name)
+                raise ParameterError(f"{origin} ({name}): {problem}")
 
     def _check_limits(self, given: dict, first: int) -> None:
         """Refuse a NaN or a value past a hard limit, naming where it came from."""
