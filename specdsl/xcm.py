@@ -120,8 +120,8 @@ def parse_xcm(text: str, path=None) -> XcmSession:
 def split_command(line: str) -> tuple[str, str]:
     """The command word and the rest, split at the first space or tab (XSPEC's
     Tcl splits words on either)."""
-    parts = line.strip().split(None, 1)
-    return (parts + ["", ""])[0], (parts[1] if len(parts) > 1 else "")
+    parts = line.split(None, 1) + ["", ""]
+    return parts[0], parts[1]
 
 
 def full_command(word: str) -> str:

@@ -212,11 +212,10 @@ def _set_seed(session, value: str) -> None:
     try:
         seed = int(value)
     except ValueError:
-        seed = -1
-    if seed < 0:
+        seed = None
+    if seed is None or seed < 0:
         raise ParameterError(f"xset seed needs an integer >= 0, got {value!r}")
-    session.seed = seed
-    session.next_seed = session.seed
+    session.seed = session.next_seed = seed
     session.console.print(f"random seed {session.seed}")
 
 

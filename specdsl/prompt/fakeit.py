@@ -127,16 +127,12 @@ def run_fakeit(session, arguments: str) -> None:
         session.restore_choices(before)
         raise
 
-    next_seed = session.next_seed
-    plan.seed = session.run_seed()
-    try:
-        result = _simulate(session, plan, options, plan.seed)
-        background = _simulate_background(plan, options.count)
-        if not options.nowrite:
-            result.files = _write(session, plan, result, background, options.count)
-    except BaseException:  # no fake made: the next one draws what this would have
-        session.next_seed = next_seed
-        raise
+    plan.seed, following = session.run_seeds()
+    result = _simulate(session, plan, options, plan.seed)
+    background = _simulate_background(plan, options.count)
+    if not options.nowrite:
+        result.files = _write(session, plan, result, background, options.count)
+    session.next_seed = following  # only a fake made moves the chain on
     session.last = result
     session.load_fake(_fake_data(session, plan, result, background, options))
     _report(session, plan, result, options)
@@ -162,8 +158,8 @@ def _choose_observation(session, options: FakeitOptions) -> FakeitPlan:
     from specdsl.prompt.session import attach_background
 
     background = None
-    if options.backgrounds:  # looked for before any question, as XSPEC does
-        background = _existing_background(session, options.backgrounds[0])
+    if options.backgrounds:  # read before any question, as XSPEC does
+        background = _background_named(session, options.backgrounds[0])
     observation = None
     based_on_data = False
     if not options.ignore_data:
@@ -172,8 +168,9 @@ def _choose_observation(session, options: FakeitOptions) -> FakeitPlan:
     if observation is None:
         observation = _ask_response(session)
     if background is not None:
+        path, spectrum = background
         observation = attach_background(
-            observation, background, adopt_scales=not based_on_data
+            observation, path, adopt_scales=not based_on_data, spectrum=spectrum
         )
     data_name = session.data_name
     label = response_label(observation)
@@ -187,14 +184,13 @@ def _choose_observation(session, options: FakeitOptions) -> FakeitPlan:
     )
 
 
-def _existing_background(session, name: str) -> Path:
-    """The background file named on the fakeit line (``file{n}`` for a row),
-    read once to be sure it is a usable spectrum before any question."""
+def _background_named(session, name: str) -> tuple:
+    """The background file named on the fakeit line (``file{n}`` for a row) and
+    its spectrum, read before any question so that a bad file stops nothing."""
     from specdsl.response.ogip import read_pha
 
     path = session.path(name)
-    read_pha(path, origin="backgrnd")
-    return path
+    return path, read_pha(path, origin="backgrnd")
 
 
 def _data_observation(session):
@@ -253,10 +249,11 @@ def _ask_file(
         answer = session.ask(prompt).strip()
         if answer in ("", "/"):
             problem = required
-        elif answer.lower() in keep or session.path(answer).is_file():
+        elif answer.lower() in keep:
             problem = None
         else:
-            problem = f"{session.path(answer)}: file not found"
+            path = session.path(answer)
+            problem = None if path.is_file() else f"{path}: file not found"
         if problem is None:
             return answer
 

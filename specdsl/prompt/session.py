@@ -181,11 +181,9 @@ class Session:
             if folder is not None and not named.is_absolute():
                 places.append(folder)
         for place in places:
-            candidate = place / named
-            if _file_there(candidate):
-                return candidate
-            if candidate.name and _file_there(_gzipped(candidate)):
-                return _gzipped(candidate)
+            for candidate in _with_gz(place / named):
+                if _file_there(candidate):
+                    return candidate
         return places[0] / named
 
     # ------------------------------------------------------------ files
@@ -435,13 +433,12 @@ class Session:
             )
         return self.model
 
-    def run_seed(self) -> int:
-        """A fresh seed for each fakeit run; the seeds form a chain from the one
-        xset seed set, so saving ``next_seed`` lets @file make the next fake."""
+    def run_seeds(self) -> tuple[int, int]:
+        """This fakeit's seed and the next link of the chain that starts at the
+        seed xset seed set; saving ``next_seed`` lets @file make the next fake."""
         sequence = np.random.SeedSequence(self.next_seed)
         run, following = sequence.generate_state(2, np.uint64)
-        self.next_seed = int(following)
-        return int(run)
+        return int(run), int(following)
 
 
 def _file_there(path: Path) -> bool:
@@ -451,12 +448,14 @@ def _file_there(path: Path) -> bool:
     return split_row_suffix(path, None)[0].exists()
 
 
-def _gzipped(path: Path) -> Path:
-    """``file.gz`` for ``file``, keeping a ``{row}`` suffix at the end."""
-    name, row = path.name, ""
-    if name.endswith("}") and "{" in name:
-        name, row = name[: name.rindex("{")], name[name.rindex("{") :]
-    return path.with_name(f"{name}.gz{row}")
+def _with_gz(path: Path):
+    """``path``, then ``file.gz`` for ``file`` (a ``{row}`` suffix kept last)."""
+    from specdsl.response.ogip import split_row_suffix
+
+    yield path
+    file, row = split_row_suffix(path, None)
+    if file.name:
+        yield file.with_name(file.name + ".gz" + ("" if row is None else f"{{{row}}}"))
 
 
 def _script_line(source) -> str | None:
@@ -476,7 +475,9 @@ def current_settings() -> dict[str, str]:
     return {"abund": settings.abundance(), "xsect": settings.cross_section()}
 
 
-def attach_background(observation, path: Path, *, adopt_scales: bool = True):
+def attach_background(
+    observation, path: Path, *, adopt_scales: bool = True, spectrum=None
+):
     """The observation with the background spectrum in ``path`` (its own
     exposure, BACKSCAL and AREASCAL; the source's response).
 
@@ -486,7 +487,8 @@ def attach_background(observation, path: Path, *, adopt_scales: bool = True):
     """
     from specdsl.response.ogip import read_pha
 
-    spectrum = read_pha(path, origin="backgrnd")
+    if spectrum is None:  # else read already, as ``path``
+        spectrum = read_pha(path, origin="backgrnd")
     if spectrum.n_channels != observation.n_channels:
         raise OGIPError(
             path,

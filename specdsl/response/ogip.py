@@ -459,6 +459,11 @@ def _column_names(hdu: fits.BinTableHDU) -> list[str]:
     return [(name or "").strip().upper() for name in hdu.columns.names]
 
 
+def _column_def(hdu: fits.BinTableHDU, name: str) -> fits.Column:
+    """The definition (format, dims, scaling) of a column named as we spell it."""
+    return hdu.columns[_column_names(hdu).index(name)]
+
+
 def _has_column(hdu: fits.BinTableHDU, name: str) -> bool:
     return name in _column_names(hdu)
 
@@ -827,14 +832,14 @@ def _rows(hdu, name: str, path, dtype) -> FlatRows:
     return flat, starts, lengths
 
 
-def _heap_rows(hdu, name: str, dtype, path=None) -> FlatRows | None:
+def _heap_rows(hdu, name: str, dtype, path) -> FlatRows | None:
     """Variable-length rows read straight from the FITS heap, or None to fall back.
 
     astropy builds one Python object per row for 'P'/'Q' columns, which costs
     seconds on large RMFs; the descriptors (count, offset) and the heap bytes
     give the same numbers in one pass. Scaled columns use the astropy path.
     """
-    col = hdu.columns[hdu.columns.names[_column_names(hdu).index(name)]]
+    col = _column_def(hdu, name)
     match = re.match(r"^\s*1?([PQ])([BIJKED])", str(col.format))
     if match is None or col.bscale not in (None, 1) or col.bzero not in (None, 0):
         return None
@@ -1188,7 +1193,7 @@ def _refuse_text_counts(hdu, path) -> None:
     column of a type II file."""
     for name in ("COUNTS", "RATE"):
         if _has_column(hdu, name):
-            form = str(hdu.columns[_column_names(hdu).index(name)].format)
+            form = str(_column_def(hdu, name).format)
             if re.fullmatch(r"\s*\d*A.*", form):
                 raise OGIPError(
                     path,
@@ -1244,13 +1249,13 @@ def _type_i_layout(hdu) -> bool:
 
 def _is_variable_length(hdu, name: str) -> bool:
     """A 'P' or 'Q' (variable-length array) column."""
-    col = hdu.columns[_column_names(hdu).index(name)]
+    col = _column_def(hdu, name)
     return re.match(r"^\s*\d*[PQ]", str(col.format)) is not None
 
 
 def _column_width(hdu, name: str) -> int | None:
     """The repeat count of a vector column (e.g. 8192 for '8192I'), None if scalar."""
-    col = hdu.columns[_column_names(hdu).index(name)]
+    col = _column_def(hdu, name)
     match = re.match(r"^\s*(\d*)", str(col.format))
     repeat = int(match.group(1)) if match and match.group(1) else 1
     has_dim = col.dim is not None and str(col.dim).strip() not in ("", "(1)")

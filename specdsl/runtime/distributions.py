@@ -86,11 +86,8 @@ class Distribution:
             above = np.exp(-high / scale) if high > 0 else 1.0
             return float(min(1.0, below + above))
         mean, sigma = self.arguments
-        if self.name == "lognormal":
-            if low > 0:
-                low = np.log(low)
-            else:
-                low = -np.inf
+        if self.name == "lognormal":  # the same in log space
+            low = np.log(low) if low > 0 else -np.inf
             high = np.log(high) if high > 0 else -np.inf
         return float(ndtr((low - mean) / sigma) + ndtr((mean - high) / sigma))
 

@@ -72,14 +72,9 @@ class ParameterSource:
         given.update(self._distribution_values(first, stop))
         self._check_limits(given, first)
         values, _ = _parameters.normalize(self.model.parameters, given)
-        size = stop - first
-        values = {
-            name: np.broadcast_to(value, (size,)).astype(np.float64)
-            for name, value in values.items()
-        }
         linked = self.model.linked_values(values)  # what the files record
         return {
-            name: np.broadcast_to(np.asarray(value, np.float64), (size,))
+            name: np.broadcast_to(np.asarray(value, np.float64), (stop - first,))
             for name, value in linked.items()
         }
 
